@@ -1,0 +1,1 @@
+"""Cited-answer chatbot over the facial-recognition corpus: settings, retrieval, answers, CLI."""

