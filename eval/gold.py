@@ -11,8 +11,15 @@ from pydantic import BaseModel, ValidationError
 from index.text import fold
 
 GOLD_PATH = Path(__file__).with_name("gold.jsonl")
-Kind = Literal["fact", "paraphrase", "crosslingual_en", "crosslingual_nl", "multi_fact",
-               "conflict", "unanswerable"]
+Kind = Literal[
+    "fact",
+    "paraphrase",
+    "crosslingual_en",
+    "crosslingual_nl",
+    "multi_fact",
+    "conflict",
+    "unanswerable",
+]
 
 
 class GoldQuestion(BaseModel):
@@ -34,8 +41,9 @@ class GoldSetError(ValueError):
     pass
 
 
-def load_gold(path: Path = GOLD_PATH, documents: dict[str, str] | None = None
-              ) -> list[GoldQuestion]:
+def load_gold(
+    path: Path = GOLD_PATH, documents: dict[str, str] | None = None
+) -> list[GoldQuestion]:
     """Every question, checked: ids unique, kinds known, and when `documents` (doc id -> text)
     is given, each fact present in one of its supporting documents."""
     questions: list[GoldQuestion] = []
@@ -61,8 +69,9 @@ def load_gold(path: Path = GOLD_PATH, documents: dict[str, str] | None = None
                 if doc_id not in folded:
                     raise GoldSetError(f"{where}: unknown document {doc_id}")
             for fact in question.facts:
-                if not any(fold(alias) in folded[d] for alias in fact
-                           for d in question.supporting_docs):
+                if not any(
+                    fold(alias) in folded[d] for alias in fact for d in question.supporting_docs
+                ):
                     raise GoldSetError(f"{where}: fact {fact} is in none of its documents")
         questions.append(question)
     return questions

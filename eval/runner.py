@@ -73,17 +73,20 @@ def metrics(results: list[Scored]) -> Metrics:
     unanswerable = [r for r in results if not r.question.answerable]
     answered = [r for r in answerable if not r.answer.abstained]
     citations = [c for r in answered for c in r.answer.citations]
-    supporting = [c.doc_id in r.question.supporting_docs for r in answered
-                  for c in r.answer.citations]
+    supporting = [
+        c.doc_id in r.question.supporting_docs for r in answered for c in r.answer.citations
+    ]
     conflicts = [r for r in answerable if r.question.kind == "conflict"]
     lengths = [len(r.answer.answer) for r in answered]
     latencies = [r.answer.timings_ms["total"] for r in results]
     return Metrics(
         questions=len(results),
         answer_accuracy=_share(r.correct for r in answerable),
-        key_fact_recall=_share(f for r in answerable for f in
-                               (r.facts_found if not r.answer.abstained else
-                                [False] * len(r.facts_found))),
+        key_fact_recall=_share(
+            f
+            for r in answerable
+            for f in (r.facts_found if not r.answer.abstained else [False] * len(r.facts_found))
+        ),
         abstention_accuracy=_share(r.answer.abstained for r in unanswerable),
         false_abstentions=_share(r.answer.abstained for r in answerable),
         citation_precision=_share(supporting) if citations else None,
@@ -95,8 +98,11 @@ def metrics(results: list[Scored]) -> Metrics:
     )
 
 
-def run(questions: list[GoldQuestion], ask: Callable[[str], Answer],
-        progress: Callable[[int, int], None] | None = None) -> list[Scored]:
+def run(
+    questions: list[GoldQuestion],
+    ask: Callable[[str], Answer],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Scored]:
     results = []
     for i, question in enumerate(questions, start=1):
         results.append(score(question, ask(question.question)))
@@ -118,23 +124,27 @@ def grouped(results: list[Scored]) -> dict[str, Metrics]:
     return {name: metrics(group) for name, group in groups.items()}
 
 
-def calibrate(results: list[Scored]) -> dict[str, float]:
-    """Abstain thresholds (French; English and Dutch) that best separate answerable questions
-    answered correctly from unanswerable ones, by balanced accuracy of the abstain decision.
-    The run must be made with the thresholds at their minimum, so every question answers."""
-    thresholds: dict[str, float] = {}
+def calibrate(results: list[Scored], max_false_abstentions: float = 0.05) -> dict[str, Any]:
+    """Abstain thresholds (French; English and Dutch) from a run made with the thresholds at
+    their minimum: the highest threshold that keeps false abstentions on answerable questions
+    within `max_false_abstentions`, and what it catches of the unanswerable ones."""
+    report: dict[str, Any] = {}
     for group, languages in (("french", {"fr"}), ("other", {"en", "nl"})):
         rows = [r for r in results if r.question.language in languages]
-        good = [r.answer.confidence for r in rows if r.question.answerable]
+        good = sorted(r.answer.confidence for r in rows if r.question.answerable)
         bad = [r.answer.confidence for r in rows if not r.question.answerable]
-        if not good or not bad:
+        if not good:
             continue
-        best = (-1.0, 0.0)
-        for t in sorted({*good, *bad}):
-            candidate = t + 1e-4
-            balanced = (sum(c >= candidate for c in good) / len(good)
-                        + sum(c < candidate for c in bad) / len(bad)) / 2
-            if balanced > best[0]:
-                best = (balanced, candidate)
-        thresholds[group] = round(best[1], 4)
-    return thresholds
+        allowed = int(max_false_abstentions * len(good))
+        # Half-way between the highest confidence we may lose and the next one we keep.
+        keep = good[allowed]
+        lose = good[allowed - 1] if allowed else keep - 0.01
+        threshold = round((keep + lose) / 2, 4)
+        report[group] = {
+            "threshold": threshold,
+            "false_abstentions": round(sum(c < threshold for c in good) / len(good), 3),
+            "abstentions_on_unanswerable": (
+                round(sum(c < threshold for c in bad) / len(bad), 3) if bad else None
+            ),
+        }
+    return report

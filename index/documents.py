@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 from rag.errors import DocumentError, NoDocumentsError
 
@@ -57,9 +58,26 @@ class LoadResult:
 class _HTMLText(HTMLParser):
     """Visible text of an HTML page, one block element a paragraph."""
 
-    _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
-               "article", "blockquote", "title", "header", "footer"}
-    _SKIP = {"script", "style", "noscript", "template", "svg", "nav"}
+    _BLOCKS: ClassVar[set[str]] = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "section",
+        "article",
+        "blockquote",
+        "title",
+        "header",
+        "footer",
+    }
+    _SKIP: ClassVar[set[str]] = {"script", "style", "noscript", "template", "svg", "nav"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -168,8 +186,10 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[DocumentError]]:
     for path in paths:
         if path.is_dir():
             files.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         elif path.is_file():
@@ -191,8 +211,11 @@ def load_documents(paths: Iterable[Path], catalog_path: Path | None = None) -> L
             errors.append(exc)
             continue
         if document.doc_id in documents:
-            errors.append(DocumentError(
-                str(file), f"same document id as {documents[document.doc_id].path}; skipped"))
+            errors.append(
+                DocumentError(
+                    str(file), f"same document id as {documents[document.doc_id].path}; skipped"
+                )
+            )
             continue
         documents[document.doc_id] = document
     if not documents:

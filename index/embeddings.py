@@ -134,8 +134,10 @@ class EmbeddingCache:
     def put_many(self, items: Sequence[tuple[str, list[float]]]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
-            [(self.model_id, self.digest(t), np.asarray(v, np.float32).tobytes())
-             for t, v in items],
+            [
+                (self.model_id, self.digest(t), np.asarray(v, np.float32).tobytes())
+                for t, v in items
+            ],
         )
         self._db.commit()
 

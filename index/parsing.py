@@ -20,9 +20,7 @@ from index.text import number_words
 
 _HEADER = re.compile(r"^\s*date \d{4}(?:-\d{2}){0,2}\s+")
 # Some URLs in the corpus have spaces in their slugs: extend to the first ".html" when one comes.
-_URL = re.compile(
-    r"https?://(?:[^\s()]+(?: [^\s()]+)*?\.html?[^\s()]*|[^\s()]+)|www\.[^\s()]+"
-)
+_URL = re.compile(r"https?://(?:[^\s()]+(?: [^\s()]+)*?\.html?[^\s()]*|[^\s()]+)|www\.[^\s()]+")
 _BOILERPLATE = re.compile(
     r"voir cette publication|version à imprimer|je m'abonne|je fais un don|nos articles sont"
     r"|pourvu que ça dure|ça tombe bien|plus d'infos sur|pic\.twitter\.com|^accueil\b"
@@ -68,10 +66,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         line_text = line.group(0)
         header = _HEADER.match(line_text)
         if header:
-            spans.append((offset + len(header.group(0)) - len(header.group(0).lstrip()),
-                          offset + header.end()))
+            spans.append(
+                (
+                    offset + len(header.group(0)) - len(header.group(0).lstrip()),
+                    offset + header.end(),
+                )
+            )
             offset += header.end()
-            line_text = line_text[header.end():]
+            line_text = line_text[header.end() :]
         for start, end in tokenizer.span_tokenize(line_text):
             piece = line_text[start:end]
             lead = len(piece) - len(piece.lstrip())
@@ -98,7 +100,7 @@ def split_sentences(document: SourceDocument) -> list[Sentence]:
             end=end,
             text=document.text[start:end],
             boilerplate=is_boilerplate(document.text[start:end]),
-            is_question=document.text[start:end].rstrip(" \"”»").endswith("?"),
+            is_question=document.text[start:end].rstrip(' "”»').endswith("?"),
         )
         for start, end in sentence_spans(document.text)
     ]
@@ -140,20 +142,22 @@ class ChunkParser:
             end = start + len(chunk_text)
             cursor = start + 1
             numbers = " ".join(str(v) for _, _, v in number_words(chunk_text))
-            nodes.append(TextNode(
-                id_=f"{document.doc_id}:c{start}-{end}",
-                text=chunk_text,
-                start_char_idx=start,
-                end_char_idx=end,
-                metadata={
-                    "source_doc": document.doc_id,
-                    "title": document.title,
-                    "date": document.date or "",
-                    "numbers": numbers,
-                },
-                excluded_embed_metadata_keys=["source_doc", "date"],
-                excluded_llm_metadata_keys=["source_doc", "numbers"],
-            ))
+            nodes.append(
+                TextNode(
+                    id_=f"{document.doc_id}:c{start}-{end}",
+                    text=chunk_text,
+                    start_char_idx=start,
+                    end_char_idx=end,
+                    metadata={
+                        "source_doc": document.doc_id,
+                        "title": document.title,
+                        "date": document.date or "",
+                        "numbers": numbers,
+                    },
+                    excluded_embed_metadata_keys=["source_doc", "date"],
+                    excluded_llm_metadata_keys=["source_doc", "numbers"],
+                )
+            )
         return nodes
 
 

@@ -52,15 +52,18 @@ class LoadedIndex:
         return self.documents[info.doc_id].text[info.start : info.end]
 
     def sentences_within(self, doc_id: str, start: int, end: int) -> list[SentenceInfo]:
-        return [s for s in self.sentences_by_doc.get(doc_id, []) if s.start >= start
-                and s.end <= end]
+        return [
+            s for s in self.sentences_by_doc.get(doc_id, []) if s.start >= start and s.end <= end
+        ]
 
     def sentence_vectors(self, node_ids: list[str]) -> dict[str, np.ndarray]:
         if not node_ids:
             return {}
         got = self.sentence_collection.get(ids=node_ids, include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32)
-                for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        return {
+            i: np.asarray(v, dtype=np.float32)
+            for i, v in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
 
 def open_index(data_dir: Path, model_id: str, bm25_top_k: int) -> LoadedIndex:

@@ -19,10 +19,10 @@ from rich.table import Table
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from index.builder import IndexReport  # noqa: E402
-from rag.errors import RagError  # noqa: E402
-from rag.models import Answer  # noqa: E402
-from rag.settings import RagSettings  # noqa: E402
+from index.builder import IndexReport
+from rag.errors import RagError
+from rag.models import Answer
+from rag.settings import RagSettings
 
 app = typer.Typer(
     help="Cited answers from French texts on police facial recognition (Clearview, Briefcam).",
@@ -52,8 +52,14 @@ def user_errors() -> Iterator[None]:
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr, shown once the work has more than a few steps."""
-    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=err, transient=True)
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
     task = None
 
     def update(done: int, total: int) -> None:
@@ -73,15 +79,18 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
 def _print_report(report: IndexReport) -> None:
     if report.up_to_date:
-        err.print(f"Index up to date: {report.documents} documents, {report.chunks} chunks, "
-                  f"{report.sentences} sentences (build {report.build_id}); nothing embedded.")
+        err.print(
+            f"Index up to date: {report.documents} documents, {report.chunks} chunks, "
+            f"{report.sentences} sentences (build {report.build_id}); nothing embedded."
+        )
     else:
         err.print(
             f"Indexed {report.documents} documents ({len(report.added)} added, "
             f"{len(report.updated)} updated, {len(report.removed)} removed, "
             f"{len(report.unchanged)} unchanged): {report.chunks} chunks, {report.sentences} "
             f"sentences; {report.embedded} texts embedded, {report.from_cache} from the cache, "
-            f"in {report.seconds:.1f} s (build {report.build_id}).")
+            f"in {report.seconds:.1f} s (build {report.build_id})."
+        )
     for problem in report.skipped:
         err.print(f"[yellow]Skipped[/] {problem.path}: {problem.reason}", highlight=False)
 
@@ -101,8 +110,10 @@ def _print_answer(answer: Answer) -> None:
         out.print(f"[bold]{heading}[/]")
     for c in answer.citations:
         details = ", ".join(x for x in (c.publisher, c.date) if x)
-        out.print(f"[bold][{c.marker}][/] {c.title}" + (f" ({details})" if details else ""),
-                  highlight=False)
+        out.print(
+            f"[bold][{c.marker}][/] {c.title}" + (f" ({details})" if details else ""),
+            highlight=False,
+        )
         out.print(f"    « {c.text} »  [dim]{c.doc_id}:{c.start}-{c.end}[/]", highlight=False)
 
 
@@ -124,10 +135,16 @@ def ask(
 
 @app.command()
 def index(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Folders or .txt/.md/.html files (default: the seeds folder).")] = None,
-    rebuild: Annotated[bool, typer.Option(
-        "--rebuild", help="Build from scratch, e.g. after changing the embedding model.")] = False,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Folders or .txt/.md/.html files (default: the seeds folder)."),
+    ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Build from scratch, e.g. after changing the embedding model."
+        ),
+    ] = False,
 ) -> None:
     """Build or update the index: only new or changed text is embedded; removed files go."""
     from rag.service import run_indexing
@@ -145,21 +162,28 @@ def docs(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the indexed documents with their catalog entries."""
-    from index.reader import open_index
     from index.embeddings import embedding_model_id
+    from index.reader import open_index
 
     settings = RagSettings()
     with user_errors():
         loaded = open_index(settings.data_dir, embedding_model_id(settings), settings.bm25_top_k)
-    rows = [{**d.catalog_entry(), "characters": len(d.text)}
-            for d in sorted(loaded.documents.values(), key=lambda d: d.doc_id)]
+    rows = [
+        {**d.catalog_entry(), "characters": len(d.text)}
+        for d in sorted(loaded.documents.values(), key=lambda d: d.doc_id)
+    ]
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         return
     table = Table("id", "date", "kind", "publisher", "title")
     for row in rows:
-        table.add_row(row["doc_id"], row["date"] or "", row["kind"] or "",
-                      row["publisher"] or "", row["title"])
+        table.add_row(
+            row["doc_id"],
+            row["date"] or "",
+            row["kind"] or "",
+            row["publisher"] or "",
+            row["title"],
+        )
     out.print(table)
 
 
@@ -167,9 +191,14 @@ def docs(
 def eval_command(
     split: Annotated[str, typer.Option(help="dev, held-out or all.")] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    calibrate: Annotated[bool, typer.Option(
-        "--calibrate", help="Answer everything, then print the abstain thresholds that best "
-        "separate answerable from unanswerable questions (use the dev split).")] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Answer everything, then print the abstain thresholds that best "
+            "separate answerable from unanswerable questions (use the dev split).",
+        ),
+    ] = False,
     show: Annotated[bool, typer.Option("--show", help="Print each failed question.")] = False,
 ) -> None:
     """Run the gold questions and print accuracy, citations, abstention and latency."""
@@ -179,8 +208,9 @@ def eval_command(
 
     settings = RagSettings()
     if calibrate:
-        settings = settings.model_copy(update={"abstain_threshold": float("-inf"),
-                                               "abstain_threshold_other": float("-inf")})
+        settings = settings.model_copy(
+            update={"abstain_threshold": float("-inf"), "abstain_threshold_other": float("-inf")}
+        )
     with user_errors():
         answer_service = _start_service(settings)
         texts = {d: doc.text for d, doc in answer_service.index.documents.items()}
@@ -199,11 +229,19 @@ def eval_command(
     if as_json:
         sys.stdout.write(json.dumps({k: asdict(v) for k, v in groups.items()}, indent=1) + "\n")
         return
-    columns = {"questions": "n", "answer_accuracy": "accuracy", "key_fact_recall": "fact recall",
-               "abstention_accuracy": "abstain ok", "false_abstentions": "false abstain",
-               "citation_precision": "cite prec", "cites_supporting_passage": "cites support",
-               "conflicts_both_sides": "both sides", "median_answer_chars": "median chars",
-               "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms"}
+    columns = {
+        "questions": "n",
+        "answer_accuracy": "accuracy",
+        "key_fact_recall": "fact recall",
+        "abstention_accuracy": "abstain ok",
+        "false_abstentions": "false abstain",
+        "citation_precision": "cite prec",
+        "cites_supporting_passage": "cites support",
+        "conflicts_both_sides": "both sides",
+        "median_answer_chars": "median chars",
+        "latency_p50_ms": "p50 ms",
+        "latency_p95_ms": "p95 ms",
+    }
     table = Table("group", *columns.values())
     for name, m in groups.items():
         values = asdict(m)
@@ -212,9 +250,12 @@ def eval_command(
     if show:
         for r in results:
             if not r.correct:
-                out.print(f"[red]✗[/] {r.question.id} {r.question.kind} {r.question.question}"
-                          f"\n   facts {r.question.facts} found {r.facts_found} conf "
-                          f"{r.answer.confidence}\n   → {r.answer.answer[:300]}", highlight=False)
+                out.print(
+                    f"[red]✗[/] {r.question.id} {r.question.kind} {r.question.question}"
+                    f"\n   facts {r.question.facts} found {r.facts_found} conf "
+                    f"{r.answer.confidence}\n   → {r.answer.answer[:300]}",
+                    highlight=False,
+                )
 
 
 if __name__ == "__main__":

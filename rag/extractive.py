@@ -26,9 +26,35 @@ from rag.language import Language, detect_language, message
 from rag.settings import RagSettings
 
 _STOPWORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUTCH)} | {
-    "combien", "quand", "quel", "quelle", "quels", "quelles", "pourquoi", "comment", "fois",
-    "hoeveel", "wanneer", "welke", "waarom", "how", "many", "much", "when", "which", "what",
-    "who", "qui", "wie", "wat", "t", "selon", "according", "volgens", "keer", "times",
+    "combien",
+    "quand",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "pourquoi",
+    "comment",
+    "fois",
+    "hoeveel",
+    "wanneer",
+    "welke",
+    "waarom",
+    "how",
+    "many",
+    "much",
+    "when",
+    "which",
+    "what",
+    "who",
+    "qui",
+    "wie",
+    "wat",
+    "t",
+    "selon",
+    "according",
+    "volgens",
+    "keer",
+    "times",
 }
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _MONTHS = (
@@ -36,13 +62,37 @@ _MONTHS = (
     "|décembre|decembre|january|february|march|april|may|june|july|august|september|october"
     "|november|december"
 )
-_DATE = re.compile(rf"(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b",
-                   re.IGNORECASE)
+_DATE = re.compile(
+    rf"(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b", re.IGNORECASE
+)
+_ASKS_WHO = re.compile(
+    r"\b(qui|quel organe|quelle personne|who|whom|which (?:person|minister|deputies|body)"
+    r"|wie|welke (?:minister|persoon|politicus))\b",
+    re.IGNORECASE,
+)
+_ASKS_WHERE = re.compile(
+    r"\b(où|where|waar|dans quelle ville|in which city|in welke stad)\b", re.IGNORECASE
+)
 _ASKS_COUNT = re.compile(
-    r"\b(combien|nombre|how many|how much|hoeveel|aantal|number of)\b", re.IGNORECASE)
+    r"\b(combien|nombre|how many|how much|hoeveel|aantal|number of)\b", re.IGNORECASE
+)
 _ASKS_DATE = re.compile(
     r"\b(quand|quelle date|quelle année|en quelle|when|what year|which year|what date|wanneer"
-    r"|welk jaar|welke datum|in welk)\b", re.IGNORECASE)
+    r"|welk jaar|welke datum|in welk)\b",
+    re.IGNORECASE,
+)
+
+
+# How a sentence's score is made: embedding cosine + these times the other signals.
+SENTENCE_WEIGHTS = {
+    "lexical_fr": 0.35,
+    "lexical_other": 0.15,
+    "context": 0.1,
+    "question_penalty": 0.1,
+    "answer_type": 0.05,
+    "restates": 0.2,
+    "second_margin": 0.08,
+}
 
 
 @dataclass
@@ -52,8 +102,41 @@ class Candidate:
     cosine: float = 0.0
     lexical: float = 0.0
     context: float = 0.0
+    answer_type: float = 0.0
+    novelty: float = 0.0
     score: float = 0.0
     terms: set[str] = field(default_factory=set)
+
+
+# Capitalised words not opening the sentence: names of people, places, bodies.
+_NAME = re.compile(
+    r"(?<![.!?]\s)(?<!^)\b[A-ZÉÈÀÂ][\w’'-]+(?:\s+(?:de\s+|du\s+|Le\s+)?[A-ZÉÈ][\w’'-]+)*"
+)
+
+
+def expected_answer(question: str) -> str | None:
+    """What kind of thing the question asks for: a person, a place, a count or a date."""
+    if _ASKS_COUNT.search(question):
+        return "count"
+    if _ASKS_DATE.search(question):
+        return "date"
+    if _ASKS_WHO.search(question):
+        return "name"
+    if _ASKS_WHERE.search(question):
+        return "name"
+    return None
+
+
+def gives_answer_type(kind: str | None, sentence: str, question: str) -> bool:
+    """Whether the sentence holds a thing of the asked kind that the question does not hold."""
+    if kind == "count":
+        return bool(_counts(sentence) - _counts(question))
+    if kind == "date":
+        return bool(_dates(sentence) - _dates(question))
+    if kind == "name":
+        asked = fold(question)
+        return any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence))
+    return False
 
 
 class SentenceScorer:
@@ -101,6 +184,7 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         self.index = index
         self.settings = settings
         self.scorer = SentenceScorer(index)
+        self.weights = dict(SENTENCE_WEIGHTS)
 
     def _get_prompts(self) -> dict[str, Any]:
         return {}
@@ -109,18 +193,29 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         return None
 
     def get_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
-        raise NotImplementedError("ExtractiveSynthesizer quotes nodes with offsets: "
-                                  "call synthesize(query, nodes).")
+        raise NotImplementedError(
+            "ExtractiveSynthesizer quotes nodes with offsets: call synthesize(query, nodes)."
+        )
 
     async def aget_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
         return self.get_response(query_str, text_chunks)
 
-    async def asynthesize(self, query: QueryType, nodes: list[NodeWithScore],
-                          additional_source_nodes: Any = None, **kwargs: Any) -> Response:
+    async def asynthesize(
+        self,
+        query: QueryType,
+        nodes: list[NodeWithScore],
+        additional_source_nodes: Any = None,
+        **kwargs: Any,
+    ) -> Response:
         return self.synthesize(query, nodes)
 
-    def synthesize(self, query: QueryType, nodes: list[NodeWithScore],
-                   additional_source_nodes: Any = None, **kwargs: Any) -> Response:
+    def synthesize(
+        self,
+        query: QueryType,
+        nodes: list[NodeWithScore],
+        additional_source_nodes: Any = None,
+        **kwargs: Any,
+    ) -> Response:
         bundle = query if isinstance(query, QueryBundle) else QueryBundle(str(query))
         if bundle.embedding is None:
             raise ValueError("the query bundle needs its embedding (the service computes it)")
@@ -128,8 +223,9 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         candidates = self.rank(bundle, nodes, language)
         return self.compose(bundle.query_str, language, candidates)
 
-    def rank(self, bundle: QueryBundle, nodes: list[NodeWithScore],
-             language: Language) -> list[Candidate]:
+    def rank(
+        self, bundle: QueryBundle, nodes: list[NodeWithScore], language: Language
+    ) -> list[Candidate]:
         query_vector = np.asarray(bundle.embedding, dtype=np.float32)
         candidates: dict[str, Candidate] = {}
         for hit in nodes:
@@ -141,7 +237,8 @@ class ExtractiveSynthesizer(BaseSynthesizer):
                 if info.boilerplate:
                     continue
                 candidate = candidates.setdefault(
-                    info.node_id, Candidate(info, self.index.sentence_text(info)))
+                    info.node_id, Candidate(info, self.index.sentence_text(info))
+                )
                 candidate.context = max(candidate.context, hit.score or 0.0)
         if self.settings.sentence_top_k:
             found = self.index.sentence_collection.query(
@@ -155,14 +252,27 @@ class ExtractiveSynthesizer(BaseSynthesizer):
                     candidates[node_id] = Candidate(info, self.index.sentence_text(info))
         vectors = self.index.sentence_vectors(list(candidates))
         query_terms = self.scorer.terms(bundle.query_str)
-        lexical_weight = 0.35 if language == "fr" else 0.15
+        kind = expected_answer(bundle.query_str)
+        w = self.weights
+        lexical_weight = w["lexical_fr"] if language == "fr" else w["lexical_other"]
         for node_id, candidate in candidates.items():
             candidate.cosine = float(vectors[node_id] @ query_vector)
             candidate.terms = self.scorer.terms(candidate.text)
             candidate.lexical = self.scorer.coverage(query_terms, candidate.terms)
-            candidate.score = (candidate.cosine + lexical_weight * candidate.lexical
-                               + 0.1 * candidate.context
-                               - (0.06 if candidate.info.is_question else 0.0))
+            candidate.answer_type = float(gives_answer_type(kind, candidate.text, bundle.query_str))
+            candidate.novelty = (
+                len(candidate.terms - query_terms) / len(candidate.terms)
+                if candidate.terms
+                else 0.0
+            )
+            candidate.score = (
+                candidate.cosine
+                + lexical_weight * candidate.lexical
+                + w["context"] * candidate.context
+                + w["answer_type"] * candidate.answer_type
+                - w["restates"] * max(0.0, 0.5 - candidate.novelty)
+                - (w["question_penalty"] if candidate.info.is_question else 0.0)
+            )
         return sorted(candidates.values(), key=lambda c: (-c.score, c.info.node_id))
 
     def confidence(self, candidates: list[Candidate]) -> float:
@@ -170,14 +280,18 @@ class ExtractiveSynthesizer(BaseSynthesizer):
 
     def compose(self, question: str, language: Language, ranked: list[Candidate]) -> Response:
         confidence = self.confidence(ranked)
-        threshold = (self.settings.abstain_threshold if language == "fr"
-                     else self.settings.abstain_threshold_other)
+        threshold = (
+            self.settings.abstain_threshold
+            if language == "fr"
+            else self.settings.abstain_threshold_other
+        )
         if not ranked or confidence < threshold:
             nearest = ranked[:2]
             markers = " ".join(f"[{i}]" for i in range(1, len(nearest) + 1))
             text = f"{message('abstain', language)} {message('nearest', language)} {markers}"
-            return self._response(text.strip(), nearest, abstained=True,
-                                  confidence=confidence, conflict=False)
+            return self._response(
+                text.strip(), nearest, abstained=True, confidence=confidence, conflict=False
+            )
 
         chosen = [ranked[0]]
         conflict = False
@@ -185,12 +299,19 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         if conflicting is not None:
             chosen.append(conflicting)
             conflict = True
+        else:
+            neighbour = self._neighbour_with_answer(question, ranked[0], ranked)
+            if neighbour is not None:
+                chosen.append(neighbour)
         budget = self.settings.max_answer_chars
+        margin = self.weights["second_margin"]
         for candidate in ranked[1:]:
             if conflict or len(chosen) >= self.settings.max_answer_sentences:
                 break
-            if candidate.score < ranked[0].score - 0.04:
+            if candidate.score < ranked[0].score - margin:
                 break
+            if candidate in chosen:
+                continue
             if sum(len(c.text) for c in chosen) + len(candidate.text) > budget:
                 continue
             if any(_overlap(candidate.terms, c.terms) > 0.5 for c in chosen):
@@ -198,15 +319,52 @@ class ExtractiveSynthesizer(BaseSynthesizer):
             chosen.append(candidate)
         if not conflict:
             chosen.sort(key=lambda c: (c.info.doc_id, c.info.start))
-        return self._response(self._text(language, chosen, conflict), chosen, abstained=False,
-                              confidence=confidence, conflict=conflict)
+        return self._response(
+            self._text(language, chosen, conflict),
+            chosen,
+            abstained=False,
+            confidence=confidence,
+            conflict=conflict,
+        )
+
+    def _neighbour_with_answer(
+        self, question: str, best: Candidate, ranked: list[Candidate]
+    ) -> Candidate | None:
+        """When the best sentence matches the question but lacks the kind of thing asked (a
+        name, a figure, a date), the sentence just before or after often holds it."""
+        kind = expected_answer(question)
+        if kind is None or best.answer_type:
+            return None
+        siblings = self.index.sentences_by_doc.get(best.info.doc_id, [])
+        position = next((i for i, s in enumerate(siblings) if s.node_id == best.info.node_id), None)
+        if position is None:
+            return None
+        by_id = {c.info.node_id: c for c in ranked}
+        for offset in (1, -1):
+            j = position + offset
+            if not 0 <= j < len(siblings) or siblings[j].boilerplate:
+                continue
+            info = siblings[j]
+            text = self.index.sentence_text(info)
+            if gives_answer_type(kind, text, question):
+                return by_id.get(info.node_id) or Candidate(
+                    info,
+                    text,
+                    score=best.score - 0.01,
+                    answer_type=1.0,
+                    terms=self.scorer.terms(text),
+                )
+        return None
 
     def _conflicting(self, question: str, ranked: list[Candidate]) -> Candidate | None:
         """A close runner-up from another document giving another figure or date than the best
         sentence, when the question asks for a figure or a date."""
         best = ranked[0]
-        extract = _counts if _ASKS_COUNT.search(question) else (
-            _dates if _ASKS_DATE.search(question) else None)
+        extract = (
+            _counts
+            if _ASKS_COUNT.search(question)
+            else (_dates if _ASKS_DATE.search(question) else None)
+        )
         if extract is None:
             return None
         best_values = extract(best.text)
@@ -227,20 +385,34 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         quote = (lambda s: s) if language == "fr" else (lambda s: f"« {s} »")
         parts = [f"{quote(c.text)} [{i}]" for i, c in enumerate(chosen, start=1)]
         if conflict:
-            body = f"{message('conflict', language)} {parts[0]} " \
-                   f"{message('conflict_other', language)} {' '.join(parts[1:])}"
+            body = (
+                f"{message('conflict', language)} {parts[0]} "
+                f"{message('conflict_other', language)} {' '.join(parts[1:])}"
+            )
         else:
             body = " ".join(parts)
         lead = message("quoted", language)
         return f"{lead} {body}".strip() if lead and not conflict else body
 
-    def _response(self, text: str, chosen: list[Candidate], *, abstained: bool,
-                  confidence: float, conflict: bool) -> Response:
+    def _response(
+        self,
+        text: str,
+        chosen: list[Candidate],
+        *,
+        abstained: bool,
+        confidence: float,
+        conflict: bool,
+    ) -> Response:
         source_nodes = []
         for candidate in chosen:
             info = candidate.info
-            node = TextNode(id_=info.node_id, text=candidate.text, start_char_idx=info.start,
-                            end_char_idx=info.end, metadata={"source_doc": info.doc_id})
+            node = TextNode(
+                id_=info.node_id,
+                text=candidate.text,
+                start_char_idx=info.start,
+                end_char_idx=info.end,
+                metadata={"source_doc": info.doc_id},
+            )
             source_nodes.append(NodeWithScore(node=node, score=candidate.score))
         return Response(
             response=text,

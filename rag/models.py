@@ -16,7 +16,9 @@ class Citation(BaseModel):
     text: str = Field(description="The exact quote: source_document_text[start:end] == text.")
     start: int
     end: int
-    score: float = Field(description="How well the passage answers the question (higher is better).")
+    score: float = Field(
+        description="How well the passage answers the question (higher is better)."
+    )
 
 
 class Answer(BaseModel):

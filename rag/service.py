@@ -51,8 +51,13 @@ def run_indexing(
 class AnswerService:
     """Loads the embedding model and the index once, then answers questions."""
 
-    def __init__(self, settings: RagSettings, embed_model: BaseEmbedding, index: LoadedIndex,
-                 synthesizer: BaseSynthesizer | None = None) -> None:
+    def __init__(
+        self,
+        settings: RagSettings,
+        embed_model: BaseEmbedding,
+        index: LoadedIndex,
+        synthesizer: BaseSynthesizer | None = None,
+    ) -> None:
         self.settings = settings
         self.embed_model = embed_model
         self.index = index
@@ -62,8 +67,12 @@ class AnswerService:
         )
 
     @classmethod
-    def start(cls, settings: RagSettings, progress: Progress | None = None,
-              on_auto_index: Callable[[IndexReport], None] | None = None) -> AnswerService:
+    def start(
+        cls,
+        settings: RagSettings,
+        progress: Progress | None = None,
+        on_auto_index: Callable[[IndexReport], None] | None = None,
+    ) -> AnswerService:
         embed_model = build_embed_model(settings)
         model_id = embedding_model_id(settings)
         try:
@@ -80,12 +89,16 @@ class AnswerService:
     def validate(self, question: str) -> str:
         cleaned = question.strip()
         if not cleaned:
-            raise QuestionError("The question is empty.", hint="Ask something, e.g. "
-                                "\"Combien de fois la police fédérale a-t-elle utilisé Clearview ?\"")
+            raise QuestionError(
+                "The question is empty.",
+                hint='Ask something, e.g. "Combien de fois la police a-t-elle utilisé Clearview ?"',
+            )
         if len(cleaned) > self.settings.max_question_chars:
             raise QuestionError(
                 f"The question is {len(cleaned)} characters long; the limit is "
-                f"{self.settings.max_question_chars}.", hint="Ask a shorter question.")
+                f"{self.settings.max_question_chars}.",
+                hint="Ask a shorter question.",
+            )
         if not any(ch.isalnum() for ch in cleaned):
             raise QuestionError("The question has no words in it.")
         return cleaned
@@ -106,10 +119,19 @@ class AnswerService:
         for marker, hit in enumerate(response.source_nodes, start=1):
             doc = self.index.documents[hit.node.metadata["source_doc"]]
             start, end = hit.node.start_char_idx or 0, hit.node.end_char_idx or 0
-            citations.append(Citation(
-                marker=marker, doc_id=doc.doc_id, title=doc.title, date=doc.date,
-                publisher=doc.publisher, text=doc.text[start:end], start=start, end=end,
-                score=round(hit.score or 0.0, 4)))
+            citations.append(
+                Citation(
+                    marker=marker,
+                    doc_id=doc.doc_id,
+                    title=doc.title,
+                    date=doc.date,
+                    publisher=doc.publisher,
+                    text=doc.text[start:end],
+                    start=start,
+                    end=end,
+                    score=round(hit.score or 0.0, 4),
+                )
+            )
         return Answer(
             question=question,
             answer=str(response.response),
