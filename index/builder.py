@@ -20,12 +20,14 @@ from index.embeddings import EmbeddingCache
 from index.parsing import ChunkParser, sentence_nodes, split_sentences, text_for_embedding
 from index.store import (
     CHUNKS,
+    RECIPE,
     SENTENCES,
     IndexLayout,
     Manifest,
     chroma_client,
     current_manifest,
     save_documents,
+    verify_build,
     write_json,
 )
 from rag.errors import DocumentError, IndexCorruptError
@@ -100,6 +102,8 @@ class Indexer:
         with self.layout.writer_lock():
             try:
                 previous = None if rebuild else current_manifest(self.layout)
+                if previous is not None:
+                    verify_build(self.layout.build_dir(previous.build_id))
             except IndexCorruptError:
                 previous = None  # a damaged index is replaced by a fresh build
             report = self._build(loaded.documents, previous, progress)
@@ -136,6 +140,7 @@ class Indexer:
             documents=hashes,
             chunk_count=0,
             sentence_count=0,
+            recipe=RECIPE,
         )
         if previous is not None and previous.same_content(candidate):
             report.build_id = previous.build_id
@@ -167,7 +172,7 @@ class Indexer:
                 name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
             ChromaVectorStore(chroma_collection=collection).add(nodes)
-        french_bm25(chunks, self.bm25_top_k).persist(str(build_dir / "bm25"))
+        french_bm25(chunks, self.bm25_top_k).persist(str(build_dir / "bm25"), show_progress=False)
         save_documents(build_dir / "documents.json", documents)
         candidate.build_id = build_id
         candidate.created_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -66,12 +66,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         line_text = line.group(0)
         header = _HEADER.match(line_text)
         if header:
-            spans.append(
-                (
-                    offset + len(header.group(0)) - len(header.group(0).lstrip()),
-                    offset + header.end(),
-                )
-            )
+            head = header.group(0)
+            spans.append((offset + len(head) - len(head.lstrip()), offset + len(head.rstrip())))
             offset += header.end()
             line_text = line_text[header.end() :]
         for start, end in tokenizer.span_tokenize(line_text):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +85,7 @@ def open_index(data_dir: Path, model_id: str, bm25_top_k: int) -> LoadedIndex:
                 hint="Rebuild it: rag index --rebuild",
             )
         metadata = sentence_collection.get(include=["metadatas"])
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        bm25 = BM25Retriever.from_persist_dir(str(build_dir / "bm25"))
+        bm25 = BM25Retriever.from_persist_dir(str(build_dir / "bm25"), show_progress=False)
     except IndexCorruptError:
         raise
     except Exception as exc:  # chroma and bm25s raise many types for damaged files

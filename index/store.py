@@ -31,6 +31,8 @@ from index.documents import SourceDocument
 from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, ModelMismatchError
 
 FORMAT_VERSION = 1
+# Bump when sentence splitting, chunking or the embedded texts change: builds then redo.
+RECIPE = "sentences-punkt-fr-2"
 CHUNKS = "chunks"
 SENTENCES = "sentences"
 
@@ -47,10 +49,11 @@ class Manifest:
     chunk_count: int
     sentence_count: int
     format_version: int = FORMAT_VERSION
+    recipe: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def same_content(self, other: Manifest) -> bool:
-        keys = ("model_id", "chunk_size", "chunk_overlap", "documents", "format_version")
+        keys = ("model_id", "chunk_size", "chunk_overlap", "documents", "format_version", "recipe")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
@@ -173,6 +176,17 @@ def load_documents_json(path: Path) -> dict[str, SourceDocument]:
         ) from exc
 
 
+def verify_build(build_dir: Path) -> None:
+    """Cheap check that a build has all its parts (not that every byte is sound)."""
+    parts = ["manifest.json", "documents.json", "chroma/chroma.sqlite3", "bm25/retriever.json"]
+    missing = [part for part in parts if not (build_dir / part).is_file()]
+    if missing:
+        raise IndexCorruptError(
+            f"The index build {build_dir.name} is damaged (missing {', '.join(missing)}).",
+            hint="Rebuild it: rag index --rebuild",
+        )
+
+
 def require_current_build(layout: IndexLayout) -> tuple[Path, Manifest]:
     build_id = layout.current_build_id()
     if build_id is None:
@@ -186,4 +200,5 @@ def require_current_build(layout: IndexLayout) -> tuple[Path, Manifest]:
             f"The current index build {build_id} is missing from {layout.builds_dir}.",
             hint="Rebuild it: rag index --rebuild",
         )
+    verify_build(build_dir)
     return build_dir, read_manifest(build_dir)

@@ -170,6 +170,7 @@ def _dates(text: str) -> set[str]:
 
 
 def _counts(text: str) -> set[int]:
+    text = re.sub(r"^\s*\d{1,2}\)\s*", "", text)  # "2) ..." numbers a list item, counts nothing
     years = {int(y) for y in re.findall(r"\b(?:19|20)\d\d\b", text)}
     days = {int(d) for d in re.findall(rf"\b(\d{{1,2}})(?:er)?\s+(?:{_MONTHS})", text, re.I)}
     return numbers_in(text) - years - days
@@ -185,6 +186,7 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         self.settings = settings
         self.scorer = SentenceScorer(index)
         self.weights = dict(SENTENCE_WEIGHTS)
+        self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
 
     def _get_prompts(self) -> dict[str, Any]:
         return {}
@@ -250,6 +252,9 @@ class ExtractiveSynthesizer(BaseSynthesizer):
                 info = self.index.sentences.get(node_id)
                 if info and not info.boilerplate and node_id not in candidates:
                     candidates[node_id] = Candidate(info, self.index.sentence_text(info))
+        about = self._documents_about(bundle.query_str)
+        if about:
+            candidates = {k: c for k, c in candidates.items() if c.info.doc_id in about}
         vectors = self.index.sentence_vectors(list(candidates))
         query_terms = self.scorer.terms(bundle.query_str)
         kind = expected_answer(bundle.query_str)
@@ -274,6 +279,16 @@ class ExtractiveSynthesizer(BaseSynthesizer):
                 - (w["question_penalty"] if candidate.info.is_question else 0.0)
             )
         return sorted(candidates.values(), key=lambda c: (-c.score, c.info.node_id))
+
+    def _documents_about(self, question: str) -> set[str]:
+        """Documents that mention a name the question asks about (Briefcam, Clearview, a
+        person...), when the corpus knows that name at all; empty means no constraint."""
+        names = {fold(m.group(0)) for m in _NAME.finditer(question)}
+        about: set[str] = set()
+        for doc_id, text in self._folded_documents.items():
+            if any(name in text for name in names):
+                about.add(doc_id)
+        return about
 
     def confidence(self, candidates: list[Candidate]) -> float:
         return candidates[0].score if candidates else 0.0
@@ -376,9 +391,16 @@ class ExtractiveSynthesizer(BaseSynthesizer):
             if candidate.info.doc_id == best.info.doc_id:
                 continue
             values = extract(candidate.text)
-            if values and not values & best_values:
+            if values and not values & best_values and self._same_subject(question, candidate):
                 return candidate
         return None
+
+    @staticmethod
+    def _same_subject(question: str, candidate: Candidate) -> bool:
+        """The other side of a disagreement must name what the question names (Clearview,
+        Briefcam, Europol...), or it is about something else."""
+        names = {fold(m.group(0)) for m in _NAME.finditer(question)}
+        return not names or any(name in fold(candidate.text) for name in names)
 
     @staticmethod
     def _text(language: Language, chosen: list[Candidate], conflict: bool) -> str:

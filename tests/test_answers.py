@@ -1,0 +1,89 @@
+"""The answer service over the real seed index: contract, exact quotes, languages, abstention."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rag.errors import QuestionError
+from rag.models import Answer
+from rag.service import AnswerService
+from tests.conftest import SEEDS
+
+CORPUS_WORDS = sorted(
+    {
+        word.strip(".,;:«»\"()’'")
+        for path in SEEDS.glob("*.txt")
+        for word in path.read_text(encoding="utf-8").split()
+        if any(ch.isalnum() for ch in word)
+    }
+)
+
+
+def _assert_exact_quotes(service: AnswerService, answer: Answer) -> None:
+    for citation in answer.citations:
+        source = service.index.documents[citation.doc_id].text
+        assert source[citation.start : citation.end] == citation.text
+        assert f"[{citation.marker}]" in answer.answer
+    assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_answer_contract(service: AnswerService) -> None:
+    answer = service.ask("Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?")
+    data = answer.model_dump()
+    assert {"question", "answer", "abstained", "mode", "citations", "timings_ms"} <= set(data)
+    assert data["mode"] == "extractive" and data["abstained"] is False
+    assert data["citations"], "an answer cites its passages"
+    for citation in data["citations"]:
+        assert {"marker", "doc_id", "title", "text", "start", "end", "score"} <= set(citation)
+    assert data["timings_ms"]["total"] > 0
+    assert "78" in answer.answer
+    assert answer.citations[0].doc_id == "000_3f3c3cb774209368"
+    _assert_exact_quotes(service, answer)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(CORPUS_WORDS), min_size=1, max_size=12).map(" ".join))
+def test_every_citation_is_an_exact_slice_of_its_source(
+    service: AnswerService, question: str
+) -> None:
+    _assert_exact_quotes(service, service.ask(question))
+
+
+def test_english_question_is_answered_from_french_text(service: AnswerService) -> None:
+    answer = service.ask("When was Briefcam switched off?")
+    assert not answer.abstained and answer.language == "en"
+    assert answer.answer.startswith("The documents say (quoted in French):")
+    assert "décembre 2023" in answer.answer
+    assert any(c.doc_id == "003_865f7c62c8473996" for c in answer.citations)
+
+
+def test_dutch_question_gets_both_sides_of_a_disagreement(service: AnswerService) -> None:
+    answer = service.ask("Hoeveel keer gebruikte de federale politie Clearview?")
+    assert answer.language == "nl" and answer.conflict
+    assert answer.answer.startswith("De bronnen spreken elkaar tegen:")
+    assert "78" in answer.answer and "101 et 500" in answer.answer
+    assert {c.doc_id for c in answer.citations} == {"000_3f3c3cb774209368", "001_0858471518292074"}
+
+
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        ("Quelle est la capitale du Pérou ?", "Les documents ne répondent pas"),
+        ("What is the capital of Peru?", "The documents don't say."),
+        ("Wat is de hoofdstad van Peru?", "De documenten zeggen hier niets over."),
+    ],
+)
+def test_off_topic_questions_abstain_in_the_askers_language(
+    service: AnswerService, question: str, opening: str
+) -> None:
+    answer = service.ask(question)
+    assert answer.abstained
+    assert answer.answer.startswith(opening)
+    assert 1 <= len(answer.citations) <= 2  # the nearest passages, still exact quotes
+    _assert_exact_quotes(service, answer)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!", "x" * 2001])
+def test_bad_questions_are_refused(service: AnswerService, question: str) -> None:
+    with pytest.raises(QuestionError):
+        service.ask(question)

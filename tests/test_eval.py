@@ -1,0 +1,73 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.gold import GOLD_PATH, GoldSetError, load_gold
+from eval.runner import calibrate, metrics, score
+from rag.models import Answer, Citation
+from tests.conftest import SEEDS
+
+DOCS = {p.stem: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+
+
+def test_gold_set_is_valid_and_covers_every_kind_and_split() -> None:
+    questions = load_gold(documents=DOCS)
+    assert len(questions) >= 60
+    kinds = {q.kind for q in questions}
+    assert kinds == {
+        "fact",
+        "paraphrase",
+        "crosslingual_en",
+        "crosslingual_nl",
+        "multi_fact",
+        "conflict",
+        "unanswerable",
+    }
+    assert sum(q.kind == "unanswerable" for q in questions) >= 8
+    for split in ("dev", "held-out"):
+        assert {q.kind for q in questions if q.split == split} == kinds
+    assert {d for q in questions for d in q.supporting_docs} == set(DOCS)
+
+
+def test_a_bad_gold_line_is_pointed_at(tmp_path: Path) -> None:
+    lines = GOLD_PATH.read_text(encoding="utf-8").splitlines()[:3]
+    bad = json.loads(lines[1])
+    bad["facts"] = [["a fact that is nowhere"]]
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join([lines[0], json.dumps(bad), lines[2]]), encoding="utf-8")
+    with pytest.raises(GoldSetError, match=r"gold.jsonl:2: fact"):
+        load_gold(path, documents=DOCS)
+
+
+def _answer(text: str, doc_ids: list[str], abstained: bool = False, confidence: float = 1.0):
+    citations = [
+        Citation(marker=i, doc_id=d, title="t", text=text, start=0, end=len(text), score=1.0)
+        for i, d in enumerate(doc_ids, start=1)
+    ]
+    return Answer(
+        question="q",
+        answer=text,
+        abstained=abstained,
+        language="fr",
+        citations=citations,
+        confidence=confidence,
+        timings_ms={"total": 10.0},
+    )
+
+
+def test_metrics_count_facts_citations_and_abstentions() -> None:
+    questions = {q.id: q for q in load_gold()}
+    answerable = next(q for q in questions.values() if q.kind == "fact")
+    unanswerable = next(q for q in questions.values() if q.kind == "unanswerable")
+    fact = answerable.facts[0][0]
+    right = score(answerable, _answer(f"Oui : {fact} [1]", answerable.supporting_docs[:1]))
+    wrong_doc = score(answerable, _answer(f"{fact} [1]", ["other"]))
+    abstained = score(unanswerable, _answer("Les documents ne disent pas.", [], True, 0.1))
+    m = metrics([right, wrong_doc, abstained])
+    assert m.answer_accuracy == 1.0
+    assert m.citation_precision == 0.5
+    assert m.abstention_accuracy == 1.0 and m.false_abstentions == 0.0
+    assert m.cites_supporting_passage == 0.5
+    thresholds = calibrate([right, wrong_doc, abstained])
+    assert thresholds["french"]["false_abstentions"] <= 0.05

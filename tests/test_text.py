@@ -1,0 +1,56 @@
+import pytest
+
+from index.text import fold, number_words, numbers_in, with_number_digits
+from rag.language import detect_language
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("septante-huit", 78),
+        ("soixante-dix-huit", 78),
+        ("quatre-vingt-dix-neuf", 99),
+        ("huitante", 80),
+        ("octante-deux", 82),
+        ("nonante-cinq", 95),
+        ("vingt-quatre", 24),
+        ("soixante et onze", 71),
+        ("deux mille vingt-trois", 2023),
+        ("trois milliards", 3_000_000_000),
+        ("seventy-eight", 78),
+        ("one hundred and one", 101),
+        ("achtenzeventig", 78),
+        ("vierentwintig", 24),
+    ],
+)
+def test_number_words_are_read_as_integers(text: str, value: int) -> None:
+    assert [v for _, _, v in number_words(text)] == [value]
+
+
+def test_articles_are_not_numbers() -> None:
+    assert number_words("un groupe de travail et une enquête") == []
+
+
+def test_digits_and_words_meet() -> None:
+    assert 78 in numbers_in("Au total, septante-huit consultations")
+    assert "78" in with_number_digits("Au total, septante-huit consultations")
+    assert numbers_in("le 14 et le 25 octobre 2019") == {14, 25, 2019}
+
+
+def test_fold_unifies_case_accents_and_apostrophes() -> None:
+    assert fold("L’Organe  de CONTRÔLE") == "l'organe de controle"
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?", "fr"),
+        ("When was Briefcam switched off?", "en"),
+        ("Hoeveel keer gebruikte de federale politie Clearview?", "nl"),
+        ("Qui est Rémy Heitz ?", "fr"),
+        ("Who is Rémy Heitz?", "en"),
+        ("Wie is Rémy Heitz?", "nl"),
+    ],
+)
+def test_language_detection(question: str, language: str) -> None:
+    assert detect_language(question) == language
