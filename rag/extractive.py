@@ -92,6 +92,7 @@ SENTENCE_WEIGHTS = {
     "answer_type": 0.05,
     "restates": 0.2,
     "second_margin": 0.08,
+    "answer_type_margin": 0.1,
 }
 
 
@@ -127,10 +128,36 @@ def expected_answer(question: str) -> str | None:
     return None
 
 
+_OCCURRENCES = {"fois", "times", "keer", "maal"}
+_OCCURRENCE_NOUNS = re.compile(
+    r"^(fois|reprises|utilisations?|usages?|consultations?|exploitations?|recherches?)$"
+)
+_UNIT = re.compile(r"\b(?:combien\s+(?:de|d['’])\s*|how\s+many\s+|hoeveel\s+)(\w+)", re.I)
+
+
+def _counted_units(sentence: str) -> list[str]:
+    """The word after each count in the sentence ("78 utilisations" -> "utilisations")."""
+    text = re.sub(r"^\s*\d{1,2}\)\s*", "", sentence)
+    units = [m.group(1).lower() for m in re.finditer(r"\d[\d\s]*\s+(?:de\s+)?(\w+)", text)]
+    units += [
+        m.group(1).lower()
+        for m in re.finditer(
+            r"(?:septante|huitante|nonante|vingt|cent|mille)[\w-]*\s+(\w+)", text, re.I
+        )
+    ]
+    return units
+
+
 def gives_answer_type(kind: str | None, sentence: str, question: str) -> bool:
-    """Whether the sentence holds a thing of the asked kind that the question does not hold."""
+    """Whether the sentence holds a thing of the asked kind that the question does not hold.
+    A count must count what is asked: "combien de fois" wants uses or times, not countries."""
     if kind == "count":
-        return bool(_counts(sentence) - _counts(question))
+        if not _counts(sentence) - _counts(question):
+            return False
+        unit = _UNIT.search(question)
+        if unit and unit.group(1).lower() in _OCCURRENCES:
+            return any(_OCCURRENCE_NOUNS.match(u) for u in _counted_units(sentence))
+        return True
     if kind == "date":
         return bool(_dates(sentence) - _dates(question))
     if kind == "name":
@@ -167,6 +194,14 @@ class SentenceScorer:
 
 def _dates(text: str) -> set[str]:
     return {fold(m.group(0)) for m in _DATE.finditer(text)}
+
+
+_MONTH_DATE = re.compile(rf"\b(?:{_MONTHS})\s+(?:19|20)\d\d\b", re.IGNORECASE)
+
+
+def _month_dates(text: str) -> set[str]:
+    """Dates precise to the month ("octobre 2019"): a bare year is too coarse to contradict."""
+    return {fold(m.group(0)) for m in _MONTH_DATE.finditer(text)}
 
 
 def _counts(text: str) -> set[int]:
@@ -223,7 +258,8 @@ class ExtractiveSynthesizer(BaseSynthesizer):
             raise ValueError("the query bundle needs its embedding (the service computes it)")
         language = detect_language(bundle.query_str)
         candidates = self.rank(bundle, nodes, language)
-        return self.compose(bundle.query_str, language, candidates)
+        query_vector = np.asarray(bundle.embedding, dtype=np.float32)
+        return self.compose(bundle.query_str, query_vector, language, candidates)
 
     def rank(
         self, bundle: QueryBundle, nodes: list[NodeWithScore], language: Language
@@ -293,7 +329,9 @@ class ExtractiveSynthesizer(BaseSynthesizer):
     def confidence(self, candidates: list[Candidate]) -> float:
         return candidates[0].score if candidates else 0.0
 
-    def compose(self, question: str, language: Language, ranked: list[Candidate]) -> Response:
+    def compose(
+        self, question: str, query_vector: np.ndarray, language: Language, ranked: list[Candidate]
+    ) -> Response:
         confidence = self.confidence(ranked)
         threshold = (
             self.settings.abstain_threshold
@@ -308,9 +346,10 @@ class ExtractiveSynthesizer(BaseSynthesizer):
                 text.strip(), nearest, abstained=True, confidence=confidence, conflict=False
             )
 
+        ranked = self._answer_type_first(question, ranked)
         chosen = [ranked[0]]
         conflict = False
-        conflicting = self._conflicting(question, ranked)
+        conflicting = self._conflicting(question, query_vector, ranked)
         if conflicting is not None:
             chosen.append(conflicting)
             conflict = True
@@ -342,6 +381,19 @@ class ExtractiveSynthesizer(BaseSynthesizer):
             conflict=conflict,
         )
 
+    def _answer_type_first(self, question: str, ranked: list[Candidate]) -> list[Candidate]:
+        """A question asking for a name, a figure or a date is better answered by a close
+        runner-up that holds one than by a best sentence that does not."""
+        if expected_answer(question) is None or ranked[0].answer_type:
+            return ranked
+        margin = self.weights["answer_type_margin"]
+        for i, candidate in enumerate(ranked[1:6], start=1):
+            if candidate.score < ranked[0].score - margin:
+                break
+            if candidate.answer_type:
+                return [candidate, *ranked[:i], *ranked[i + 1 :]]
+        return ranked
+
     def _neighbour_with_answer(
         self, question: str, best: Candidate, ranked: list[Candidate]
     ) -> Candidate | None:
@@ -371,36 +423,65 @@ class ExtractiveSynthesizer(BaseSynthesizer):
                 )
         return None
 
-    def _conflicting(self, question: str, ranked: list[Candidate]) -> Candidate | None:
-        """A close runner-up from another document giving another figure or date than the best
-        sentence, when the question asks for a figure or a date."""
+    def _conflicting(
+        self, question: str, query_vector: np.ndarray, ranked: list[Candidate]
+    ) -> Candidate | None:
+        """When the question asks for a figure or a date: a sentence of another document about
+        the same thing (close to the best sentence, naming what it names) that gives another
+        figure or date. Looked for among the candidates and the best sentence's neighbours."""
         best = ranked[0]
         extract = (
             _counts
             if _ASKS_COUNT.search(question)
-            else (_dates if _ASKS_DATE.search(question) else None)
+            else (_month_dates if _ASKS_DATE.search(question) else None)
         )
         if extract is None:
             return None
         best_values = extract(best.text)
         if not best_values:
             return None
-        for candidate in ranked[1:6]:
-            if candidate.score < best.score - 0.08:
-                break
-            if candidate.info.doc_id == best.info.doc_id:
-                continue
+        pool = {c.info.node_id: c for c in ranked[1:] if c.info.doc_id != best.info.doc_id}
+        best_vector = self.index.sentence_vectors([best.info.node_id])[best.info.node_id]
+        near = self.index.sentence_collection.query(
+            query_embeddings=[best_vector.tolist()],
+            n_results=min(16, len(self.index.sentences)),
+            where={"source_doc": {"$ne": best.info.doc_id}},
+            include=[],
+        )
+        for node_id in near["ids"][0]:
+            info = self.index.sentences.get(node_id)
+            if info and not info.boilerplate and info.doc_id != best.info.doc_id:
+                pool.setdefault(
+                    node_id, Candidate(info, self.index.sentence_text(info), score=best.score - 0.1)
+                )
+        vectors = self.index.sentence_vectors(list(pool))
+        names = self._names_to_match(question, best)
+        sides = []
+        for node_id, candidate in pool.items():
             values = extract(candidate.text)
-            if values and not values & best_values and self._same_subject(question, candidate):
-                return candidate
-        return None
+            if not values or values & best_values:
+                continue
+            if names and not any(n in fold(self._window(candidate.info)) for n in names):
+                continue
+            closeness = float(vectors[node_id] @ best_vector)
+            relevance = float(vectors[node_id] @ query_vector)
+            if closeness >= 0.8:
+                sides.append((relevance + closeness / 2, node_id, candidate))
+        return max(sides)[2] if sides else None
 
-    @staticmethod
-    def _same_subject(question: str, candidate: Candidate) -> bool:
-        """The other side of a disagreement must name what the question names (Clearview,
-        Briefcam, Europol...), or it is about something else."""
+    def _names_to_match(self, question: str, best: Candidate) -> set[str]:
+        """The names of the question that the best sentence (or the one before it) carries:
+        the other side of a disagreement must carry them too."""
         names = {fold(m.group(0)) for m in _NAME.finditer(question)}
-        return not names or any(name in fold(candidate.text) for name in names)
+        window = fold(self._window(best.info))
+        return {n for n in names if n in window}
+
+    def _window(self, info: SentenceInfo) -> str:
+        """A sentence with the one before it, which often names its subject."""
+        siblings = self.index.sentences_by_doc.get(info.doc_id, [])
+        position = next((i for i, s in enumerate(siblings) if s.node_id == info.node_id), 0)
+        start = siblings[position - 1].start if position > 0 else info.start
+        return self.index.documents[info.doc_id].text[start : info.end]
 
     @staticmethod
     def _text(language: Language, chosen: list[Candidate], conflict: bool) -> str:
