@@ -89,7 +89,7 @@ SENTENCE_WEIGHTS = {
     "lexical_other": 0.15,
     "context": 0.1,
     "question_penalty": 0.1,
-    "answer_type": 0.05,
+    "answer_type": 0.1,
     "restates": 0.2,
     "second_margin": 0.08,
     "answer_type_margin": 0.1,
@@ -148,22 +148,25 @@ def _counted_units(sentence: str) -> list[str]:
     return units
 
 
-def gives_answer_type(kind: str | None, sentence: str, question: str) -> bool:
-    """Whether the sentence holds a thing of the asked kind that the question does not hold.
-    A count must count what is asked: "combien de fois" wants uses or times, not countries."""
+def gives_answer_type(kind: str | None, sentence: str, question: str) -> float:
+    """How well the sentence holds a thing of the asked kind that the question does not hold
+    (0 to 1). A count must count what is asked ("combien de fois" wants uses or times, not
+    countries); a date precise to the month answers "when" better than a bare year."""
     if kind == "count":
         if not _counts(sentence) - _counts(question):
-            return False
+            return 0.0
         unit = _UNIT.search(question)
         if unit and unit.group(1).lower() in _OCCURRENCES:
-            return any(_OCCURRENCE_NOUNS.match(u) for u in _counted_units(sentence))
-        return True
+            return float(any(_OCCURRENCE_NOUNS.match(u) for u in _counted_units(sentence)))
+        return 1.0
     if kind == "date":
-        return bool(_dates(sentence) - _dates(question))
+        if _month_dates(sentence) - _month_dates(question):
+            return 1.0
+        return 0.5 if _dates(sentence) - _dates(question) else 0.0
     if kind == "name":
         asked = fold(question)
-        return any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence))
-    return False
+        return float(any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence)))
+    return 0.0
 
 
 class SentenceScorer:
@@ -465,9 +468,17 @@ class ExtractiveSynthesizer(BaseSynthesizer):
                 continue
             closeness = float(vectors[node_id] @ best_vector)
             relevance = float(vectors[node_id] @ query_vector)
-            if closeness >= 0.8:
+            if closeness >= 0.8 and self._share_a_distinctive_word(best, candidate):
                 sides.append((relevance + closeness / 2, node_id, candidate))
         return max(sides)[2] if sides else None
+
+    def _share_a_distinctive_word(self, best: Candidate, candidate: Candidate) -> bool:
+        """Two sentences about the same thing share a word found in under 10% of sentences
+        ("révélations", "fédérale", a day number); two that share only common words
+        ("utilisé") are about different things, even when their embeddings are close."""
+        rare = math.log(1 + 10)  # the idf of a word in 10% of sentences
+        shared = self.scorer.terms(best.text) & self.scorer.terms(candidate.text)
+        return any(self.scorer.idf.get(term, 0.0) >= rare for term in shared)
 
     def _names_to_match(self, question: str, best: Candidate) -> set[str]:
         """The names of the question that the best sentence (or the one before it) carries:

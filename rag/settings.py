@@ -63,9 +63,9 @@ class RagSettings(BaseSettings):
         description="English and Dutch questions: the same, calibrated on their own, since "
         "their scores against French text run lower.",
     )
-    max_answer_sentences: int = Field(3, ge=1, le=5, description="Sentences quoted at most.")
+    max_answer_sentences: int = Field(2, ge=1, le=5, description="Sentences quoted at most.")
     max_answer_chars: int = Field(
-        420, ge=100, le=4000, description="Budget for the quoted sentences."
+        300, ge=100, le=4000, description="Budget for the quoted sentences."
     )
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question.")
 
