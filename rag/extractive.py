@@ -148,6 +148,22 @@ def _counted_units(sentence: str) -> list[str]:
     return units
 
 
+_UNIT_STEMMER = Stemmer.Stemmer("french")
+
+
+def asked_unit(question: str) -> str | None:
+    """What a "how many" question counts: "combien de fois" -> "fois"."""
+    unit = _UNIT.search(question)
+    return fold(unit.group(1)) if unit else None
+
+
+def _same_unit(asked: str, counted: str) -> bool:
+    if asked in _OCCURRENCES:
+        return bool(_OCCURRENCE_NOUNS.match(counted))
+    stem = _UNIT_STEMMER.stemWord
+    return stem(fold(counted)) == stem(asked)
+
+
 def gives_answer_type(kind: str | None, sentence: str, question: str) -> float:
     """How well the sentence holds a thing of the asked kind that the question does not hold
     (0 to 1). A count must count what is asked ("combien de fois" wants uses or times, not
@@ -155,10 +171,10 @@ def gives_answer_type(kind: str | None, sentence: str, question: str) -> float:
     if kind == "count":
         if not _counts(sentence) - _counts(question):
             return 0.0
-        unit = _UNIT.search(question)
-        if unit and unit.group(1).lower() in _OCCURRENCES:
-            return float(any(_OCCURRENCE_NOUNS.match(u) for u in _counted_units(sentence)))
-        return 1.0
+        unit = asked_unit(question)
+        if unit is None:
+            return 0.5  # a count, but of what the question does not say
+        return float(any(_same_unit(unit, counted) for counted in _counted_units(sentence)))
     if kind == "date":
         if _month_dates(sentence) - _month_dates(question):
             return 1.0
@@ -329,13 +345,16 @@ class ExtractiveSynthesizer(BaseSynthesizer):
                 about.add(doc_id)
         return about
 
-    def confidence(self, candidates: list[Candidate]) -> float:
-        return candidates[0].score if candidates else 0.0
+    def confidence(self, candidates: list[Candidate], language: Language) -> float:
+        """How well the leading sentences match the question: similarity and term coverage
+        only, not the bonuses that order candidates (a year matching "2022" says nothing)."""
+        weight = self.weights["lexical_fr" if language == "fr" else "lexical_other"]
+        return max((c.cosine + weight * c.lexical for c in candidates[:5]), default=0.0)
 
     def compose(
         self, question: str, query_vector: np.ndarray, language: Language, ranked: list[Candidate]
     ) -> Response:
-        confidence = self.confidence(ranked)
+        confidence = self.confidence(ranked, language)
         threshold = (
             self.settings.abstain_threshold
             if language == "fr"
@@ -441,8 +460,9 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         if extract is None:
             return None
         best_values = extract(best.text)
-        if not best_values:
-            return None
+        kind = expected_answer(question)
+        if not best_values or (kind == "count" and best.answer_type < 1):
+            return None  # only a count of what is asked can contradict another
         pool = {c.info.node_id: c for c in ranked[1:] if c.info.doc_id != best.info.doc_id}
         best_vector = self.index.sentence_vectors([best.info.node_id])[best.info.node_id]
         near = self.index.sentence_collection.query(
@@ -463,6 +483,8 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         for node_id, candidate in pool.items():
             values = extract(candidate.text)
             if not values or values & best_values:
+                continue
+            if kind == "count" and gives_answer_type(kind, candidate.text, question) < 1:
                 continue
             if names and not any(n in fold(self._window(candidate.info)) for n in names):
                 continue
