@@ -1,9 +1,10 @@
 import json
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
-from eval.gold import GOLD_PATH, GoldSetError, load_gold
+from eval.gold import GOLD_PATH, GoldSetError, Kind, load_gold
 from eval.runner import calibrate, metrics, score
 from rag.models import Answer, Citation
 from tests.conftest import SEEDS
@@ -15,15 +16,7 @@ def test_gold_set_is_valid_and_covers_every_kind_and_split() -> None:
     questions = load_gold(documents=DOCS)
     assert len(questions) >= 60
     kinds = {q.kind for q in questions}
-    assert kinds == {
-        "fact",
-        "paraphrase",
-        "crosslingual_en",
-        "crosslingual_nl",
-        "multi_fact",
-        "conflict",
-        "unanswerable",
-    }
+    assert kinds == set(get_args(Kind))
     assert sum(q.kind == "unanswerable" for q in questions) >= 8
     for split in ("dev", "held-out"):
         assert {q.kind for q in questions if q.split == split} == kinds
