@@ -31,6 +31,7 @@ class GoldQuestion(BaseModel):
     facts: list[list[str]]
     supporting_docs: list[str]
     note: str = ""
+    variant_of: str | None = None  # a paraphrase or translation of that question
 
     @property
     def answerable(self) -> bool:
@@ -74,4 +75,16 @@ def load_gold(
                 ):
                     raise GoldSetError(f"{where}: fact {fact} is in none of its documents")
         questions.append(question)
+    by_id = {q.id: q for q in questions}
+    for question in questions:
+        original = by_id.get(question.variant_of or question.id)
+        if original is None:
+            raise GoldSetError(
+                f"{path}: {question.id} is a variant of unknown {question.variant_of}"
+            )
+        if original.split != question.split:
+            raise GoldSetError(
+                f"{path}: {question.id} and its original {original.id} must share "
+                "a split, or the held-out part leaks into tuning"
+            )
     return questions

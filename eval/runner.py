@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -11,6 +12,32 @@ from eval.gold import GoldQuestion
 from index.text import fold
 from rag.models import Answer
 
+# Each metric in one line, with its formula; the report prints these.
+DEFINITIONS = {
+    "answer_accuracy": "answerable questions whose answer (not abstained) holds every key fact "
+    "(an alias of each) / answerable questions",
+    "key_fact_recall": "key facts found in non-abstained answers / key facts of answerable "
+    "questions",
+    "abstention_accuracy": "unanswerable questions that abstained / unanswerable questions",
+    "false_abstentions": "answerable questions that abstained / answerable questions",
+    "citation_precision": "citations of answered questions that come from a supporting document "
+    "/ those citations",
+    "citation_precision_strict": "citations from a supporting document that hold a key fact, "
+    "or are the only citation of their answer / citations of answered questions",
+    "citation_recall": "key facts found in an answer that are inside one of its cited passages "
+    "/ key facts found in answers (ALCE-style; 1.0 by construction for quotes)",
+    "cites_supporting_passage": "answered questions citing a supporting-document passage that "
+    "holds a key fact / answered questions",
+    "citation_validity": "answers whose every [n] marker maps to a citation and every citation's "
+    "offsets give its exact text / all answers",
+    "conflicts_both_sides": "conflicting-source questions whose answer holds every side / "
+    "conflicting-source questions",
+    "median_answer_chars": "median characters of non-abstained answers",
+    "p90_answer_chars": "90th percentile of characters of non-abstained answers",
+    "latency_p50_ms": "median time of one answer, end to end, warm",
+    "latency_p95_ms": "95th percentile of that time",
+}
+
 
 @dataclass
 class Scored:
@@ -19,6 +46,7 @@ class Scored:
     facts_found: list[bool]
     cited_docs: list[str]
     supported: bool
+    valid_citations: bool = True
 
     @property
     def correct(self) -> bool:
@@ -26,17 +54,44 @@ class Scored:
             return self.answer.abstained
         return not self.answer.abstained and all(self.facts_found)
 
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "id": self.question.id,
+            "split": self.question.split,
+            "kind": self.question.kind,
+            "language": self.question.language,
+            "question": self.question.question,
+            "correct": self.correct,
+            "facts": self.question.facts,
+            "facts_found": self.facts_found,
+            "supporting_docs": self.question.supporting_docs,
+            "cited_docs": self.cited_docs,
+            "valid_citations": self.valid_citations,
+            "answer": self.answer.model_dump(),
+        }
 
-def score(question: GoldQuestion, answer: Answer) -> Scored:
+
+def _has_fact(text: str, question: GoldQuestion) -> bool:
+    folded = fold(text)
+    return any(fold(alias) in folded for fact in question.facts for alias in fact)
+
+
+def score(question: GoldQuestion, answer: Answer, sources: dict[str, str] | None = None) -> Scored:
+    """Score one answer; with `sources` (doc id -> text) also check citation validity."""
     text = fold(answer.answer)
     found = [any(fold(alias) in text for alias in fact) for fact in question.facts]
     cited = [c.doc_id for c in answer.citations]
     supported = any(
-        c.doc_id in question.supporting_docs
-        and any(fold(alias) in fold(c.text) for fact in question.facts for alias in fact)
+        c.doc_id in question.supporting_docs and _has_fact(c.text, question)
         for c in answer.citations
     )
-    return Scored(question, answer, found, cited, supported)
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", answer.answer)}
+    valid = markers <= {c.marker for c in answer.citations}
+    if sources is not None:
+        valid = valid and all(
+            sources.get(c.doc_id, "")[c.start : c.end] == c.text for c in answer.citations
+        )
+    return Scored(question, answer, found, cited, supported, valid)
 
 
 def _share(values: Iterable[bool]) -> float | None:
@@ -60,9 +115,13 @@ class Metrics:
     abstention_accuracy: float | None
     false_abstentions: float | None
     citation_precision: float | None
+    citation_precision_strict: float | None
+    citation_recall: float | None
     cites_supporting_passage: float | None
+    citation_validity: float | None
     conflicts_both_sides: float | None
     median_answer_chars: float | None
+    p90_answer_chars: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -72,10 +131,21 @@ def metrics(results: list[Scored]) -> Metrics:
     answerable = [r for r in results if r.question.answerable]
     unanswerable = [r for r in results if not r.question.answerable]
     answered = [r for r in answerable if not r.answer.abstained]
-    citations = [c for r in answered for c in r.answer.citations]
-    supporting = [
+    from_support = [
         c.doc_id in r.question.supporting_docs for r in answered for c in r.answer.citations
     ]
+    strict = [
+        c.doc_id in r.question.supporting_docs
+        and (_has_fact(c.text, r.question) or len(r.answer.citations) == 1)
+        for r in answered
+        for c in r.answer.citations
+    ]
+    cited_facts = []
+    for r in answered:
+        cited_text = fold(" ".join(c.text for c in r.answer.citations))
+        for fact, found in zip(r.question.facts, r.facts_found, strict=True):
+            if found:
+                cited_facts.append(any(fold(a) in cited_text for a in fact))
     conflicts = [r for r in answerable if r.question.kind == "conflict"]
     lengths = [len(r.answer.answer) for r in answered]
     latencies = [r.answer.timings_ms["total"] for r in results]
@@ -89,10 +159,14 @@ def metrics(results: list[Scored]) -> Metrics:
         ),
         abstention_accuracy=_share(r.answer.abstained for r in unanswerable),
         false_abstentions=_share(r.answer.abstained for r in answerable),
-        citation_precision=_share(supporting) if citations else None,
+        citation_precision=_share(from_support),
+        citation_precision_strict=_share(strict),
+        citation_recall=_share(cited_facts),
         cites_supporting_passage=_share(r.supported for r in answered),
+        citation_validity=_share(r.valid_citations for r in results),
         conflicts_both_sides=_share(r.correct for r in conflicts),
         median_answer_chars=statistics.median(lengths) if lengths else None,
+        p90_answer_chars=_percentile(lengths, 0.9),
         latency_p50_ms=_percentile(latencies, 0.5),
         latency_p95_ms=_percentile(latencies, 0.95),
     )
@@ -102,10 +176,11 @@ def run(
     questions: list[GoldQuestion],
     ask: Callable[[str], Answer],
     progress: Callable[[int, int], None] | None = None,
+    sources: dict[str, str] | None = None,
 ) -> list[Scored]:
     results = []
     for i, question in enumerate(questions, start=1):
-        results.append(score(question, ask(question.question)))
+        results.append(score(question, ask(question.question), sources))
         if progress:
             progress(i, len(questions))
     return results
@@ -116,7 +191,9 @@ def grouped(results: list[Scored]) -> dict[str, Metrics]:
     groups: dict[str, list[Scored]] = {"all": results}
     for r in results:
         groups.setdefault(f"split:{r.question.split}", []).append(r)
+    for r in results:
         groups.setdefault(f"kind:{r.question.kind}", []).append(r)
+    for r in results:
         groups.setdefault(f"lang:{r.question.language}", []).append(r)
     cross = [r for r in results if r.question.kind.startswith("crosslingual")]
     if cross:

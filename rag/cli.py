@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -190,28 +190,51 @@ def docs(
 @app.command(name="eval")
 def eval_command(
     split: Annotated[str, typer.Option(help="dev, held-out or all.")] = "all",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    compare: Annotated[
+        Path | None,
+        typer.Option(
+            help="A saved summary.json (e.g. eval/baseline.json): print both side by side and "
+            "exit 8 when a gated metric is worse by more than the tolerance."
+        ),
+    ] = None,
+    tolerance: Annotated[float, typer.Option(help="Allowed drop per metric.")] = 0.02,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for this run (default eval/runs/<timestamp>).")
+    ] = None,
     calibrate: Annotated[
         bool,
         typer.Option(
             "--calibrate",
-            help="Answer everything, then print the abstain thresholds that best "
-            "separate answerable from unanswerable questions (use the dev split).",
+            help="Answer everything, then print the abstain thresholds that keep "
+            "false abstentions within 5% (use the dev split).",
         ),
     ] = False,
     show: Annotated[bool, typer.Option("--show", help="Print each failed question.")] = False,
 ) -> None:
-    """Run the gold questions and print accuracy, citations, abstention and latency."""
+    """Run the gold questions: answers, citations, abstention, retrieval, latency; a report."""
     from eval.gold import GoldSetError, load_gold
+    from eval.report import compare as compare_runs
+    from eval.report import summary, write_run
+    from eval.retrieval import retrieval_metrics
     from eval.runner import calibrate as calibrate_thresholds
     from eval.runner import grouped, run
 
+    if split not in ("all", "dev", "held-out"):
+        err.print(f"[bold red]Error:[/] unknown split {split!r} (dev, held-out or all)")
+        raise typer.Exit(2)
     settings = RagSettings()
     if calibrate:
         settings = settings.model_copy(
             update={"abstain_threshold": float("-inf"), "abstain_threshold_other": float("-inf")}
         )
     with user_errors():
+        baseline = None
+        if compare is not None:
+            try:
+                baseline = json.loads(compare.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise RagError(f"Cannot read the baseline {compare} ({exc}).") from exc
         answer_service = _start_service(settings)
         texts = {d: doc.text for d, doc in answer_service.index.documents.items()}
         try:
@@ -221,14 +244,53 @@ def eval_command(
         if split != "all":
             questions = [q for q in questions if q.split == split]
         with progress_bar("Gold questions") as update:
-            results = run(questions, answer_service.ask, progress=update)
-    if calibrate:
-        sys.stdout.write(json.dumps(calibrate_thresholds(results)) + "\n")
-        return
+            results = run(questions, answer_service.ask, progress=update, sources=texts)
+        if calibrate:
+            sys.stdout.write(json.dumps(calibrate_thresholds(results)) + "\n")
+            return
+        retrieval = retrieval_metrics(answer_service, questions)
     groups = grouped(results)
+    config = {
+        "embed_model": answer_service.index.manifest.model_id,
+        **settings.model_dump(
+            include={
+                "chunk_size",
+                "chunk_overlap",
+                "dense_top_k",
+                "bm25_top_k",
+                "fused_top_k",
+                "sentence_top_k",
+                "dense_weight_french",
+                "dense_weight_other",
+                "abstain_threshold",
+                "abstain_threshold_other",
+                "max_answer_sentences",
+                "max_answer_chars",
+            }
+        ),
+    }
+    data = summary(groups, retrieval, config, split)
+    comparison, regressions = (None, [])
+    if baseline is not None:
+        comparison, regressions = compare_runs(data, baseline, tolerance)
+    folder = out or Path("eval/runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    write_run(folder, data, results, baseline, comparison)
     if as_json:
-        sys.stdout.write(json.dumps({k: asdict(v) for k, v in groups.items()}, indent=1) + "\n")
-        return
+        sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    else:
+        _print_eval(data, comparison, show, results)
+    err.print(f"Report: {folder / 'report.md'}", highlight=False)
+    if baseline is not None and baseline.get("split") != split:
+        err.print(f"[yellow]Note:[/] the baseline is of split {baseline.get('split')!r}.")
+    if regressions:
+        err.print(
+            "[bold red]Regression against the baseline:[/] " + "; ".join(regressions),
+            highlight=False,
+        )
+        raise typer.Exit(8)
+
+
+def _print_eval(data: dict, comparison: list | None, show: bool, results: list) -> None:
     columns = {
         "questions": "n",
         "answer_accuracy": "accuracy",
@@ -236,17 +298,27 @@ def eval_command(
         "abstention_accuracy": "abstain ok",
         "false_abstentions": "false abstain",
         "citation_precision": "cite prec",
+        "citation_recall": "cite recall",
         "cites_supporting_passage": "cites support",
         "conflicts_both_sides": "both sides",
         "median_answer_chars": "median chars",
         "latency_p50_ms": "p50 ms",
         "latency_p95_ms": "p95 ms",
     }
+    wide = Console(width=max(out.width, 160))
     table = Table("group", *columns.values())
-    for name, m in groups.items():
-        values = asdict(m)
+    for name, values in data["groups"].items():
         table.add_row(name, *["—" if values[c] is None else str(values[c]) for c in columns])
-    Console(width=max(out.width, 150)).print(table)
+    wide.print(table)
+    retrieval = Table("retriever", "k", "hit rate", "MRR")
+    for name, values in data["retrieval"].items():
+        retrieval.add_row(name, str(values["k"]), str(values["hit_rate"]), str(values["mrr"]))
+    wide.print(retrieval)
+    if comparison is not None:
+        side = Table("metric", "baseline", "this run", "verdict")
+        for metric, before, now, verdict in comparison:
+            side.add_row(metric, str(before), str(now), verdict)
+        wide.print(side)
     if show:
         for r in results:
             if not r.correct:

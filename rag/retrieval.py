@@ -38,6 +38,7 @@ class HybridRetriever(BaseRetriever):
         )
         dense = vector_index.as_retriever(similarity_top_k=settings.dense_top_k)
         lexical = NumberWordsRetriever(index.bm25)
+        self.dense, self.lexical = dense, lexical
         self.fusions: dict[Language, QueryFusionRetriever] = {}
         for language, weight in (
             ("fr", settings.dense_weight_french),

@@ -10,4 +10,10 @@ python3 -m venv .venv
 .venv/bin/pip install -q -e '.[st,test]'
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False .venv/bin/python -m pytest "$@"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+# The quality gate: the gold set's dev split, on a fresh index, against the committed baseline;
+# a drop of more than 0.02 in a gated metric fails (exit 8).
+gate=$(mktemp -d)
+RAG_DATA_DIR="$gate/index" .venv/bin/rag eval --split dev --compare eval/baseline.json --out "$gate/run"
+# Last, so that its summary closes the output.
+.venv/bin/python -m pytest "$@"

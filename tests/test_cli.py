@@ -96,12 +96,48 @@ def test_index_twice_then_an_unreadable_document(warm_data_dir: Path, seed_copy:
     assert len(docs) == 5  # the other documents are all still there
 
 
-def test_eval_runs_the_gold_set(seed_settings: RagSettings) -> None:
-    result = _run(seed_settings, "eval", "--split", "held-out", "--json")
+def test_eval_writes_a_run_folder(seed_settings: RagSettings, tmp_path: Path) -> None:
+    result = _run(
+        seed_settings, "eval", "--split", "held-out", "--json", "--out", str(tmp_path / "run")
+    )
     assert result.exit_code == 0, result.stderr
-    groups = json.loads(result.stdout)
-    assert groups["all"]["questions"] >= 20
-    assert 0 <= groups["all"]["answer_accuracy"] <= 1
+    summary = json.loads(result.stdout)
+    overall = summary["groups"]["all"]
+    assert overall["questions"] >= 40 and 0 <= overall["answer_accuracy"] <= 1
+    assert overall["citation_validity"] == 1.0
+    assert set(summary["retrieval"]) == {"dense", "bm25", "fused"}
+    assert summary["llm_judged"]["faithfulness"].startswith("not run")
+    run = tmp_path / "run"
+    rows = (run / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == overall["questions"]
+    assert {"id", "answer", "facts_found", "cited_docs"} <= set(json.loads(rows[0]))
+    report = (run / "report.md").read_text(encoding="utf-8")
+    assert "## Definitions" in report and "answer_accuracy" in report
+    assert (run / "per_kind.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_eval_compare_fails_on_a_deliberately_broken_setting(
+    seed_settings: RagSettings, tmp_path: Path
+) -> None:
+    """Abstaining on everything must not pass the regression gate CI runs."""
+    env = {**env_for(seed_settings), "RAG_ABSTAIN_THRESHOLD": "5"}
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--split",
+            "dev",
+            "--compare",
+            str(ROOT / "eval" / "baseline.json"),
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        env=env,
+    )
+    assert result.exit_code == 8, result.stderr
+    assert "Regression against the baseline" in result.stderr
+    assert "answer_accuracy" in result.stderr
+    assert (tmp_path / "run" / "vs_baseline.png").exists()
 
 
 def test_installed_entry_point_runs_as_a_process(seed_settings: RagSettings) -> None:
