@@ -187,6 +187,27 @@ def docs(
     out.print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (default RAG_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default RAG_PORT, 8000).")] = None,
+) -> None:
+    """Serve the HTTP API (`/api/ask`, `/api/documents`, OpenAI-compatible `/v1/*`)."""
+    import uvicorn
+
+    from rag.api import create_app
+
+    settings = RagSettings()
+    with user_errors():
+        answer_service = _start_service(settings)
+    uvicorn.run(
+        create_app(settings, answer_service),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
 @app.command(name="eval")
 def eval_command(
     split: Annotated[str, typer.Option(help="dev, held-out or all.")] = "all",
