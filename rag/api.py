@@ -206,14 +206,16 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
 
     guarded = [Depends(authorized)]
 
-    async def answer(service: AnswerService, question: str) -> Answer:
+    async def answer(
+        service: AnswerService, question: str, history: list[tuple[str, str]] | None = None
+    ) -> Answer:
         slots: asyncio.Semaphore = app.state.slots
         if slots.locked():
             raise HTTPException(
                 503, "Too many questions at once; retry shortly.", headers={"Retry-After": "1"}
             )
         async with slots:
-            return await run_in_threadpool(service.ask, question)
+            return await run_in_threadpool(service.ask, question, history)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     async def healthz() -> Health:
@@ -280,10 +282,17 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
         chunk when `stream` is true, as server-sent events)."""
         if len(body.messages) > settings.max_messages:
             raise QuestionError(f"At most {settings.max_messages} messages per request.")
-        questions = [m.text() for m in body.messages if m.role == "user"]
-        if not questions or not questions[-1].strip():
+        last_user = next(
+            (i for i in range(len(body.messages) - 1, -1, -1) if body.messages[i].role == "user"),
+            None,
+        )
+        if last_user is None or not body.messages[last_user].text().strip():
             raise QuestionError("The last user message is empty.")
-        result = await answer(service, questions[-1])
+        question = body.messages[last_user].text()
+        history = [
+            (m.role, m.text()) for m in body.messages[:last_user] if m.role in ("user", "assistant")
+        ]
+        result = await answer(service, question, history)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         extra = {
@@ -304,7 +313,7 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
                         "message": {"role": "assistant", "content": result.answer},
                     }
                 ],
-                "usage": _usage(questions[-1], result.answer),
+                "usage": _usage(question, result.answer),
                 **extra,
             }
         return StreamingResponse(

