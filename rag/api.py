@@ -148,8 +148,8 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.service = service or await run_in_threadpool(AnswerService.start, settings)
-        app.state.slots = asyncio.Semaphore(settings.max_concurrent_requests)
+        if getattr(app.state, "service", None) is None:
+            app.state.service = await run_in_threadpool(AnswerService.start, settings)
         yield
 
     app = FastAPI(
@@ -160,6 +160,8 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
         "chat-completions protocol.",
         lifespan=lifespan,
     )
+    app.state.service = service  # None: loaded by the lifespan, once, at start-up
+    app.state.slots = asyncio.Semaphore(settings.max_concurrent_requests)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
