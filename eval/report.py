@@ -41,16 +41,14 @@ COLUMNS = [
     "latency_p50_ms",
     "latency_p95_ms",
 ]
-LLM_JUDGED = {
-    "faithfulness": "not run: no generative LLM is configured (LlamaIndex FaithfulnessEvaluator "
-    "needs one)",
-    "correctness": "not run: no generative LLM is configured (LlamaIndex CorrectnessEvaluator "
-    "needs one)",
-}
 
 
 def summary(
-    groups: dict[str, Metrics], retrieval: dict[str, Any], config: dict[str, Any], split: str
+    groups: dict[str, Metrics],
+    retrieval: dict[str, Any],
+    config: dict[str, Any],
+    split: str,
+    llm_judged: dict[str, Any],
 ) -> dict[str, Any]:
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -61,7 +59,7 @@ def summary(
             name: {k: v for k, v in asdict(m).items() if k != "extra"} for name, m in groups.items()
         },
         "retrieval": retrieval,
-        "llm_judged": LLM_JUDGED,
+        "llm_judged": llm_judged,
     }
 
 
@@ -118,7 +116,9 @@ def markdown(
     for name, values in data["retrieval"].items():
         lines.append(f"| {name} | {values['k']} | {values['hit_rate']} | {values['mrr']} |")
     lines += ["", "## LLM-judged metrics", ""]
-    lines += [f"- {name}: {text}" for name, text in data["llm_judged"].items()]
+    lines += [
+        f"- {name}: {text}" for name, text in data["llm_judged"].items() if name != "definitions"
+    ]
     if comparison is not None:
         lines += [
             "",

@@ -220,6 +220,12 @@ def eval_command(
         ),
     ] = None,
     tolerance: Annotated[float, typer.Option(help="Allowed drop per metric.")] = 0.02,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help="Only the first N questions of the split (a quick look, not for --compare)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for this run (default eval/runs/<timestamp>).")
     ] = None,
@@ -235,6 +241,7 @@ def eval_command(
 ) -> None:
     """Run the gold questions: answers, citations, abstention, retrieval, latency; a report."""
     from eval.gold import GoldSetError, load_gold
+    from eval.judged import llm_judged
     from eval.report import compare as compare_runs
     from eval.report import summary, write_run
     from eval.retrieval import retrieval_metrics
@@ -264,12 +271,14 @@ def eval_command(
             raise RagError(f"Invalid gold set: {exc}") from exc
         if split != "all":
             questions = [q for q in questions if q.split == split]
+        questions = questions[:limit] if limit else questions
         with progress_bar("Gold questions") as update:
             results = run(questions, answer_service.ask, progress=update, sources=texts)
         if calibrate:
             sys.stdout.write(json.dumps(calibrate_thresholds(results)) + "\n")
             return
         retrieval = retrieval_metrics(answer_service, questions)
+        judged = llm_judged(settings, results)
     groups = grouped(results)
     config = {
         "embed_model": answer_service.index.manifest.model_id,
@@ -290,7 +299,7 @@ def eval_command(
             }
         ),
     }
-    data = summary(groups, retrieval, config, split)
+    data = summary(groups, retrieval, config, split, judged)
     comparison, regressions = (None, [])
     if baseline is not None:
         comparison, regressions = compare_runs(data, baseline, tolerance)

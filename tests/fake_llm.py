@@ -25,6 +25,11 @@ class FakeLLM:
     base_url: str = ""
 
     def reply(self, body: dict[str, Any]) -> str:
+        everything = " ".join(str(m.get("content")) for m in body["messages"])
+        if "YES or NO" in everything:  # LlamaIndex's faithfulness judge
+            return "YES"
+        if "evaluation system for a question answering" in everything:  # correctness judge
+            return "4.0\nThe answer holds the reference facts."
         system = body["messages"][0]["content"]
         user = body["messages"][-1]["content"]
         if system.startswith("Rewrite the last user question"):

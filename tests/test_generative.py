@@ -172,3 +172,23 @@ def test_chat_completions_in_generative_mode(generative: AnswerService) -> None:
     assert reply["rag"]["mode"] == "generative"
     assert reply["choices"][0]["message"]["content"].startswith("Answer:")
     assert [c["marker"] for c in reply["citations"]] == [1]
+
+
+def test_eval_runs_the_llm_judges_when_an_llm_is_configured(
+    fake: FakeLLM, seed_settings: RagSettings, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+    from tests.conftest import env_for
+
+    fake.mode, fake.delay = "cite_first", 0.0
+    env = {**env_for(seed_settings), "RAG_LLM_BASE_URL": fake.base_url, "RAG_LLM_MODEL": "fake"}
+    result = CliRunner().invoke(
+        app, ["eval", "--split", "held-out", "--json", "--out", str(tmp_path / "run")], env=env
+    )
+    assert result.exit_code == 0, result.stderr
+    judged = __import__("json").loads(result.stdout)["llm_judged"]
+    assert "LLM-judged" in judged["judge"]
+    assert judged["faithfulness"] == 1.0 and judged["correctness"] == 4.0
+    assert judged["judge_failures"] == 0
