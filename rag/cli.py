@@ -192,20 +192,35 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address (default RAG_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default RAG_PORT, 8000).")] = None,
 ) -> None:
-    """Serve the HTTP API (`/api/ask`, `/api/documents`, OpenAI-compatible `/v1/*`)."""
+    """Serve the chat page at / and the HTTP API (`/api/*`, OpenAI-compatible `/v1/*`)."""
     import uvicorn
 
-    from rag.api import create_app
+    from ui.app import create_server
 
     settings = RagSettings()
     with user_errors():
         answer_service = _start_service(settings)
     uvicorn.run(
-        create_app(settings, answer_service),
+        create_server(settings, answer_service),
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
     )
+
+
+@app.command()
+def feedback(
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Export the chat page's feedback (thumbs, comments, with question, answer, citations)."""
+    settings = RagSettings()
+    log = settings.data_dir / "feedback.jsonl"
+    rows = log.read_text(encoding="utf-8") if log.exists() else ""
+    if out is not None:
+        out.write_text(rows, encoding="utf-8")
+        err.print(f"{rows.count(chr(10))} feedback rows written to {out}")
+    else:
+        sys.stdout.write(rows)
 
 
 @app.command(name="eval")

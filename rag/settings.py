@@ -95,6 +95,9 @@ class RagSettings(BaseSettings):
     )
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
     max_messages: int = Field(64, ge=1, le=1000, description="Most chat messages in a request.")
+    ui_queue_size: int = Field(
+        64, ge=1, le=10_000, description="Chat-page questions waiting at most; more are refused."
+    )
     max_concurrent_requests: int = Field(
         4, ge=1, le=256, description="Answers computed at once; more get 503 and Retry-After."
     )

@@ -2,6 +2,10 @@
 # Installs everything the tests need into .venv, then runs the linters and the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 # The CPU build of torch that lies on this machine's disk; installed first so that
