@@ -230,17 +230,12 @@ def _counts(text: str) -> set[int]:
     return numbers_in(text) - years - days
 
 
-class ExtractiveSynthesizer(BaseSynthesizer):
-    """Quotes one to three sentences with [n] markers; gives both sides when sources disagree
-    on the figure or date asked; abstains, with the nearest passages, when evidence is weak."""
+class PassageSynthesizer(BaseSynthesizer):
+    """A synthesizer over nodes with offsets, not bare text chunks: the LlamaIndex hooks that
+    such a synthesizer does not use, written once."""
 
-    def __init__(self, index: LoadedIndex, settings: RagSettings) -> None:
+    def __init__(self) -> None:
         super().__init__(llm=MockLLM())
-        self.index = index
-        self.settings = settings
-        self.scorer = SentenceScorer(index)
-        self.weights = dict(SENTENCE_WEIGHTS)
-        self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
 
     def _get_prompts(self) -> dict[str, Any]:
         return {}
@@ -250,7 +245,7 @@ class ExtractiveSynthesizer(BaseSynthesizer):
 
     def get_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
         raise NotImplementedError(
-            "ExtractiveSynthesizer quotes nodes with offsets: call synthesize(query, nodes)."
+            f"{type(self).__name__} quotes nodes with offsets: call synthesize(query, nodes)."
         )
 
     async def aget_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
@@ -263,7 +258,20 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         additional_source_nodes: Any = None,
         **kwargs: Any,
     ) -> Response:
-        return self.synthesize(query, nodes)
+        return self.synthesize(query, nodes, **kwargs)
+
+
+class ExtractiveSynthesizer(PassageSynthesizer):
+    """Quotes one to three sentences with [n] markers; gives both sides when sources disagree
+    on the figure or date asked; abstains, with the nearest passages, when evidence is weak."""
+
+    def __init__(self, index: LoadedIndex, settings: RagSettings) -> None:
+        super().__init__()
+        self.index = index
+        self.settings = settings
+        self.scorer = SentenceScorer(index)
+        self.weights = dict(SENTENCE_WEIGHTS)
+        self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
 
     def synthesize(
         self,
@@ -284,9 +292,7 @@ class ExtractiveSynthesizer(BaseSynthesizer):
         self, bundle: QueryBundle, question: str, language: Language, ranked: list[Candidate]
     ) -> Response:
         query_vector = np.asarray(bundle.embedding, dtype=np.float32)
-        return self.compose(
-            bundle.query_str if question is None else question, query_vector, language, ranked
-        )
+        return self.compose(question, query_vector, language, ranked)
 
     def abstain(self, language: Language, ranked: list[Candidate], confidence: float) -> Response:
         """The honest "the documents don't say", with the nearest passages."""

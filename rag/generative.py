@@ -12,11 +12,10 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.base.response.schema import Response
-from llama_index.core.llms import LLM, MockLLM
-from llama_index.core.response_synthesizers import BaseSynthesizer
+from llama_index.core.llms import LLM
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 
-from rag.extractive import Candidate, ExtractiveSynthesizer
+from rag.extractive import Candidate, ExtractiveSynthesizer, PassageSynthesizer
 from rag.language import Language, detect_language
 from rag.settings import RagSettings
 
@@ -69,33 +68,12 @@ def clean(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-class GenerativeSynthesizer(BaseSynthesizer):
+class GenerativeSynthesizer(PassageSynthesizer):
     def __init__(self, extractive: ExtractiveSynthesizer, llm: LLM, settings: RagSettings):
-        super().__init__(llm=MockLLM())
+        super().__init__()
         self.extractive = extractive
         self.generator = llm
         self.settings = settings
-
-    def _get_prompts(self) -> dict[str, Any]:
-        return {}
-
-    def _update_prompts(self, prompts: dict[str, Any]) -> None:
-        return None
-
-    def get_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
-        raise NotImplementedError("call synthesize(query, nodes)")
-
-    async def aget_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
-        return self.get_response(query_str, text_chunks)
-
-    async def asynthesize(
-        self,
-        query: QueryType,
-        nodes: list[NodeWithScore],
-        additional_source_nodes: Any = None,
-        **kwargs: Any,
-    ) -> Response:
-        return self.synthesize(query, nodes)
 
     def synthesize(
         self,
