@@ -251,6 +251,14 @@ class PassageSynthesizer(BaseSynthesizer):
     async def aget_response(self, query_str: str, text_chunks: Any, **kwargs: Any) -> str:
         return self.get_response(query_str, text_chunks)
 
+    @staticmethod
+    def asked(query: QueryType, kwargs: dict[str, Any]) -> tuple[QueryBundle, str, Language]:
+        """The query as retrieved, and the question as asked with its language: a follow-up
+        is retrieved as a standalone question but answered as it was asked."""
+        bundle = query if isinstance(query, QueryBundle) else QueryBundle(str(query))
+        question = kwargs.get("answer_question") or bundle.query_str
+        return bundle, question, detect_language(question)
+
     async def asynthesize(
         self,
         query: QueryType,
@@ -280,12 +288,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         additional_source_nodes: Any = None,
         **kwargs: Any,
     ) -> Response:
-        bundle = query if isinstance(query, QueryBundle) else QueryBundle(str(query))
+        bundle, question, language = self.asked(query, kwargs)
         if bundle.embedding is None:
             raise ValueError("the query bundle needs its embedding (the service computes it)")
-        # A follow-up is retrieved as a standalone question but answered as it was asked.
-        question = kwargs.get("answer_question") or bundle.query_str
-        language = detect_language(question)
         return self.compose_for(bundle, question, language, self.rank(bundle, nodes, language))
 
     def compose_for(

@@ -13,10 +13,10 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.base.response.schema import Response
 from llama_index.core.llms import LLM
-from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
+from llama_index.core.schema import NodeWithScore, QueryType
 
 from rag.extractive import Candidate, ExtractiveSynthesizer, PassageSynthesizer
-from rag.language import Language, detect_language
+from rag.language import Language
 from rag.settings import RagSettings
 
 NOT_IN_DOCUMENTS = "NOT_IN_DOCUMENTS"
@@ -82,9 +82,7 @@ class GenerativeSynthesizer(PassageSynthesizer):
         additional_source_nodes: Any = None,
         **kwargs: Any,
     ) -> Response:
-        bundle = query if isinstance(query, QueryBundle) else QueryBundle(str(query))
-        question = kwargs.get("answer_question") or bundle.query_str
-        language = detect_language(question)
+        bundle, question, language = self.asked(query, kwargs)
         ranked = self.extractive.rank(bundle, nodes, language)
         fallback = self.extractive.compose_for(bundle, question, language, ranked)
         if (fallback.metadata or {}).get("abstained"):
