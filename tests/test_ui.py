@@ -177,3 +177,28 @@ def test_markup_in_questions_is_shown_as_text(page) -> None:
     assert page.evaluate("window.hacked") is None
     assert page.locator("img[src*='evil.example']").count() == 0
     assert "<script>" in page.locator("#chat").inner_text()
+
+
+def test_phone_screen_and_keyboard_only(browser, server: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector("#question textarea", timeout=90_000)
+        page.locator("#question textarea").focus()
+        page.keyboard.type("Qui est le patron du COC ?")
+        page.keyboard.press("Enter")  # no mouse: the question is sent from the keyboard
+        page.wait_for_function(
+            "document.querySelectorAll('#chat .message').length >= 2", timeout=60_000
+        )
+        page.wait_for_selector("#sources mark", timeout=60_000)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"the page is {overflow}px wider than a phone screen"
+        assert page.get_by_label("Votre question").count() == 1  # labelled for screen readers
+        shot(page, "7-phone")
+    finally:
+        context.close()
