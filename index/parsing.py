@@ -85,7 +85,9 @@ def is_boilerplate(sentence: str) -> bool:
         return True
     without_urls = _URL.sub("", sentence)
     words = re.findall(r"[^\W_]+", without_urls)
-    return len(words) < 3
+    # A short line with no sentence punctuation and no figure is a label or a keyword.
+    is_label = len(words) < 6 and not re.search(r"[.!?:;»\d]", without_urls)
+    return len(words) < 3 or is_label
 
 
 def split_sentences(document: SourceDocument) -> list[Sentence]:
