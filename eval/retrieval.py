@@ -20,17 +20,14 @@ DEFINITIONS = {
 }
 
 
-def relevant_chunks(service: AnswerService, question: GoldQuestion) -> list[str]:
-    stored = service.index.chunk_store.client.get(include=["documents", "metadatas"])
-    ids = []
-    for node_id, text, meta in zip(
-        stored["ids"], stored["documents"], stored["metadatas"], strict=True
-    ):
-        if meta.get("source_doc") in question.supporting_docs and any(
-            fold(alias) in fold(text) for fact in question.facts for alias in fact
-        ):
-            ids.append(node_id)
-    return ids
+def relevant_chunks(chunks: dict[str, tuple[str, str]], question: GoldQuestion) -> list[str]:
+    """Ids of the chunks (id -> (document id, text)) relevant to `question`."""
+    return [
+        node_id
+        for node_id, (doc_id, text) in chunks.items()
+        if doc_id in question.supporting_docs
+        and any(fold(alias) in fold(text) for fact in question.facts for alias in fact)
+    ]
 
 
 def retrieval_metrics(
@@ -43,7 +40,14 @@ def retrieval_metrics(
         "fused": (hybrid, service.settings.fused_top_k),
     }
     answerable = [q for q in questions if q.answerable]
-    expected = {q.id: relevant_chunks(service, q) for q in answerable}
+    stored = service.index.chunk_store.client.get(include=["documents", "metadatas"])
+    chunks = {
+        node_id: (str(meta.get("source_doc")), text)
+        for node_id, text, meta in zip(
+            stored["ids"], stored["documents"], stored["metadatas"], strict=True
+        )
+    }
+    expected = {q.id: relevant_chunks(chunks, q) for q in answerable}
     report: dict[str, dict[str, Any]] = {}
     for name, (retriever, k) in retrievers.items():
         evaluator = RetrieverEvaluator.from_metric_names(["hit_rate", "mrr"], retriever=retriever)
