@@ -39,6 +39,7 @@ class Sentence:
     text: str
     boilerplate: bool
     is_question: bool
+    section: str = ""  # "question" or "answer" in a parliamentary question and its answer
 
     @property
     def node_id(self) -> str:
@@ -90,6 +91,21 @@ def is_boilerplate(sentence: str) -> bool:
     return len(words) < 3 or is_label
 
 
+_ASKED = re.compile(r"^Question n° [\w-]+ du ", re.MULTILINE)
+_ANSWERED = re.compile(r"^Réponse reçue le ", re.MULTILINE)
+
+
+def section_at(text: str, offset: int) -> str:
+    """In a parliamentary written question and its answer, which part `offset` falls in: the
+    member's question states claims, the minister's answer states facts."""
+    asked, answered = _ASKED.search(text), _ANSWERED.search(text)
+    if not answered:
+        return ""
+    if offset >= answered.start():
+        return "answer"
+    return "question" if asked and offset >= asked.start() else ""
+
+
 def split_sentences(document: SourceDocument) -> list[Sentence]:
     return [
         Sentence(
@@ -99,6 +115,7 @@ def split_sentences(document: SourceDocument) -> list[Sentence]:
             text=document.text[start:end],
             boilerplate=is_boilerplate(document.text[start:end]),
             is_question=document.text[start:end].rstrip(' "”»').endswith("?"),
+            section=section_at(document.text, start),
         )
         for start, end in sentence_spans(document.text)
     ]
@@ -172,6 +189,7 @@ def sentence_nodes(document: SourceDocument, sentences: list[Sentence]) -> list[
                 "end": s.end,
                 "boilerplate": s.boilerplate,
                 "is_question": s.is_question,
+                "section": s.section,
             },
         )
         for s in sentences

@@ -34,6 +34,7 @@ class SentenceInfo:
     end: int
     boilerplate: bool
     is_question: bool
+    section: str = ""
 
 
 @dataclass
@@ -107,6 +108,7 @@ def open_index(data_dir: Path, model_id: str, bm25_top_k: int) -> LoadedIndex:
             end=int(meta["end"]),
             boilerplate=bool(meta["boilerplate"]),
             is_question=bool(meta["is_question"]),
+            section=str(meta.get("section") or ""),
         )
         sentences[node_id] = info
         by_doc[info.doc_id].append(info)

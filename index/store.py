@@ -32,7 +32,7 @@ from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, Mod
 
 FORMAT_VERSION = 1
 # Bump when sentence splitting, chunking or the embedded texts change: builds then redo.
-RECIPE = "sentences-punkt-fr-3-labels"
+RECIPE = "sentences-punkt-fr-4-sections"
 CHUNKS = "chunks"
 SENTENCES = "sentences"
 

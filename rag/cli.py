@@ -102,6 +102,13 @@ def _start_service(settings: RagSettings):
         return AnswerService.start(settings, progress=update, on_auto_index=_print_report)
 
 
+SECTION_LABELS = {
+    "fr": {"question": "question du parlementaire", "answer": "réponse de la ministre"},
+    "en": {"question": "member's question", "answer": "minister's answer"},
+    "nl": {"question": "vraag van het parlementslid", "answer": "antwoord van de minister"},
+}
+
+
 def _print_answer(answer: Answer) -> None:
     out.print(answer.answer, highlight=False)
     if answer.citations:
@@ -109,7 +116,8 @@ def _print_answer(answer: Answer) -> None:
         heading = {"fr": "Sources", "en": "Sources", "nl": "Bronnen"}[answer.language]
         out.print(f"[bold]{heading}[/]")
     for c in answer.citations:
-        details = ", ".join(x for x in (c.publisher, c.date) if x)
+        part = SECTION_LABELS[answer.language]
+        details = ", ".join(x for x in (c.publisher, c.date, part.get(c.section or "")) if x)
         out.print(
             f"[bold][{c.marker}][/] {c.title}" + (f" ({details})" if details else ""),
             highlight=False,

@@ -570,7 +570,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 text=candidate.text,
                 start_char_idx=info.start,
                 end_char_idx=info.end,
-                metadata={"source_doc": info.doc_id},
+                metadata={"source_doc": info.doc_id, "section": info.section},
             )
             source_nodes.append(NodeWithScore(node=node, score=candidate.score))
         return Response(

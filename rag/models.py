@@ -13,6 +13,11 @@ class Citation(BaseModel):
     title: str
     date: str | None = None
     publisher: str | None = None
+    section: str | None = Field(
+        None,
+        description="In a parliamentary question and answer: 'question' (the member's claims) "
+        "or 'answer' (the minister's reply).",
+    )
     text: str = Field(description="The exact quote: source_document_text[start:end] == text.")
     start: int
     end: int

@@ -187,6 +187,7 @@ class AnswerService:
                     title=doc.title,
                     date=doc.date,
                     publisher=doc.publisher,
+                    section=hit.node.metadata.get("section") or None,
                     text=doc.text[start:end],
                     start=start,
                     end=end,

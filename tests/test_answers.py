@@ -63,6 +63,11 @@ def test_dutch_question_gets_both_sides_of_a_disagreement(service: AnswerService
     assert answer.answer.startswith("De bronnen spreken elkaar tegen:")
     assert "78" in answer.answer and "101 et 500" in answer.answer
     assert {c.doc_id for c in answer.citations} == {"000_3f3c3cb774209368", "001_0858471518292074"}
+    # The Senate text: BuzzFeed's figure is in the member's question, not the minister's answer.
+    assert {c.doc_id: c.section for c in answer.citations} == {
+        "000_3f3c3cb774209368": None,
+        "001_0858471518292074": "question",
+    }
 
 
 @pytest.mark.parametrize(

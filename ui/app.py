@@ -75,7 +75,8 @@ def sources_html(answer: Answer | None, documents: dict[str, str], lang: str) ->
     parts.append(f"<h3>{words['sources']}</h3><ol>")
     for c in answer.citations:
         before, quote, after = _paragraph(documents[c.doc_id], c.start, c.end)
-        details = ", ".join(html.escape(x) for x in (c.publisher, c.date) if x)
+        part = words.get(f"section_{c.section}") if c.section else None
+        details = ", ".join(html.escape(x) for x in (c.publisher, c.date, part) if x)
         parts.append(
             f'<li id="source-{c.marker}" value="{c.marker}"><strong>[{c.marker}] '
             f"{html.escape(c.title)}</strong>{' — ' + details if details else ''}"

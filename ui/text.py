@@ -39,6 +39,8 @@ TEXT: dict[str, dict[str, str]] = {
         "thanks": "Merci : votre avis est enregistré.",
         "nothing_to_rate": "Posez d'abord une question.",
         "columns": "titre|date|éditeur|type|langue",
+        "section_question": "dans la question du parlementaire (ses affirmations)",
+        "section_answer": "dans la réponse de la ministre",
     },
     "en": {
         "title": "Facial recognition and the police: ask the documents",
@@ -74,6 +76,8 @@ TEXT: dict[str, dict[str, str]] = {
         "thanks": "Thank you: your feedback is saved.",
         "nothing_to_rate": "Ask a question first.",
         "columns": "title|date|publisher|kind|language",
+        "section_question": "in the member's question (their claims)",
+        "section_answer": "in the minister's answer",
     },
     "nl": {
         "title": "Gezichtsherkenning en politie: vraag het de documenten",
@@ -109,6 +113,8 @@ TEXT: dict[str, dict[str, str]] = {
         "thanks": "Dank u: uw feedback is opgeslagen.",
         "nothing_to_rate": "Stel eerst een vraag.",
         "columns": "titel|datum|uitgever|soort|taal",
+        "section_question": "in de vraag van het parlementslid (diens beweringen)",
+        "section_answer": "in het antwoord van de minister",
     },
 }
 
