@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,10 +19,12 @@ from rich.table import Table
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from index.builder import IndexReport
 from rag.errors import RagError
 from rag.models import Answer
 from rag.settings import RagSettings
+
+if TYPE_CHECKING:  # the builder pulls Chroma and LlamaIndex: not needed for `rag --help`
+    from index.builder import IndexReport
 
 app = typer.Typer(
     help="Cited answers from French texts on police facial recognition (Clearview, Briefcam).",

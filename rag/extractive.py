@@ -192,9 +192,14 @@ class SentenceScorer:
     def __init__(self, index: LoadedIndex) -> None:
         self.index = index
         self.stemmer = Stemmer.Stemmer("french")
+        # Each sentence's terms, computed once: the idf below and every query's scoring use them.
+        self.sentence_terms = {
+            node_id: self.terms(index.sentence_text(info))
+            for node_id, info in index.sentences.items()
+        }
         df: Counter[str] = Counter()
-        for info in index.sentences.values():
-            df.update(self.terms(index.sentence_text(info)))
+        for terms in self.sentence_terms.values():
+            df.update(terms)
         total = max(len(index.sentences), 1)
         self.idf = {t: math.log(1 + total / n) for t, n in df.items()}
         self.unknown_idf = math.log(1 + total)
@@ -345,7 +350,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         lexical_weight = w["lexical_fr"] if language == "fr" else w["lexical_other"]
         for node_id, candidate in candidates.items():
             candidate.cosine = float(vectors[node_id] @ query_vector)
-            candidate.terms = self.scorer.terms(candidate.text)
+            candidate.terms = self.scorer.sentence_terms[node_id]
             candidate.lexical = self.scorer.coverage(query_terms, candidate.terms)
             candidate.answer_type = float(gives_answer_type(kind, candidate.text, bundle.query_str))
             candidate.novelty = (
@@ -464,7 +469,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                     text,
                     score=best.score - 0.01,
                     answer_type=1.0,
-                    terms=self.scorer.terms(text),
+                    terms=self.scorer.sentence_terms[info.node_id],
                 )
         return None
 
@@ -522,7 +527,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         ("révélations", "fédérale", a day number); two that share only common words
         ("utilisé") are about different things, even when their embeddings are close."""
         rare = math.log(1 + 10)  # the idf of a word in 10% of sentences
-        shared = self.scorer.terms(best.text) & self.scorer.terms(candidate.text)
+        terms = self.scorer.sentence_terms
+        shared = terms[best.info.node_id] & terms[candidate.info.node_id]
         return any(self.scorer.idf.get(term, 0.0) >= rare for term in shared)
 
     def _names_to_match(self, question: str, best: Candidate) -> set[str]:
