@@ -9,30 +9,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import Stemmer
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import TextNode
-from llama_index.retrievers.bm25 import BM25Retriever
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from index.documents import SourceDocument, load_documents
 from index.embeddings import EmbeddingCache
 from index.parsing import ChunkParser, sentence_nodes, split_sentences, text_for_embedding
-from index.store import (
-    CHUNKS,
-    RECIPE,
-    SENTENCES,
-    IndexLayout,
-    Manifest,
-    chroma_client,
-    current_manifest,
-    save_documents,
-    verify_build,
-    write_json,
-)
+from index.store import RECIPE, BuildStore, Manifest, french_bm25
 from rag.errors import DocumentError, IndexCorruptError
 
-Progress = Callable[[int, int], None]
+# progress(done, total, phase): phase names the step ("Embedding", "Storing").
+Progress = Callable[..., None]
+STORE_BATCH = 2000
 
 
 @dataclass
@@ -61,28 +50,20 @@ def sentence_embedding_text(document: SourceDocument, node: TextNode) -> str:
     return f"{document.title} : {text_for_embedding(node.text)}"
 
 
-def french_bm25(nodes: Sequence[TextNode], top_k: int) -> BM25Retriever:
-    return BM25Retriever.from_defaults(
-        nodes=list(nodes),
-        stemmer=Stemmer.Stemmer("french"),
-        language="french",
-        similarity_top_k=top_k,
-    )
-
-
 class Indexer:
     """Writes builds of the index; embeddings come from the cache whenever the text is known."""
 
     def __init__(
         self,
-        layout: IndexLayout,
+        store: BuildStore,
         embed_model: BaseEmbedding,
         model_id: str,
         chunk_size: int,
         chunk_overlap: int,
         bm25_top_k: int = 8,
     ) -> None:
-        self.layout = layout
+        self.store = store
+        self.layout = store.layout
         self.embed_model = embed_model
         self.model_id = model_id
         self.chunk_size = chunk_size
@@ -99,11 +80,11 @@ class Indexer:
     ) -> IndexReport:
         started = time.perf_counter()
         loaded = load_documents(paths, catalog_path)
-        with self.layout.writer_lock():
+        with self.store.writer_lock():
             try:
-                previous = None if rebuild else current_manifest(self.layout)
+                previous = None if rebuild else self.store.current_manifest()
                 if previous is not None:
-                    verify_build(self.layout.build_dir(previous.build_id))
+                    self.store.verify(previous.build_id)
             except IndexCorruptError:
                 previous = None  # a damaged index is replaced by a fresh build
             report = self._build(loaded.documents, previous, progress)
@@ -164,25 +145,25 @@ class Indexer:
             node.embedding = vector
 
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-        build_dir = self.layout.build_dir(build_id)
-        build_dir.mkdir(parents=True)
-        client = chroma_client(build_dir / "chroma")
-        for name, nodes in ((CHUNKS, chunks), (SENTENCES, sentences)):
-            collection = client.create_collection(
-                name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-            )
-            ChromaVectorStore(chroma_collection=collection).add(nodes)
-        french_bm25(chunks, self.bm25_top_k).persist(str(build_dir / "bm25"), show_progress=False)
-        save_documents(build_dir / "documents.json", documents)
+        chunk_collection, sentence_collection = self.store.create_collections(build_id)
+        total, stored = len(chunks) + len(sentences), 0
+        for collection, nodes in ((chunk_collection, chunks), (sentence_collection, sentences)):
+            vector_store = ChromaVectorStore(chroma_collection=collection)
+            for i in range(0, len(nodes), STORE_BATCH):
+                vector_store.add(nodes[i : i + STORE_BATCH])
+                stored += len(nodes[i : i + STORE_BATCH])
+                if progress:
+                    progress(stored, total, "Storing")
+        self.store.save_build_files(build_id, documents, french_bm25(chunks, self.bm25_top_k))
         candidate.build_id = build_id
         candidate.created_at = datetime.now(UTC).isoformat(timespec="seconds")
         candidate.dimension = len(vectors[0]) if vectors else 0
         candidate.chunk_count, candidate.sentence_count = len(chunks), len(sentences)
-        write_json(build_dir / "manifest.json", candidate.__dict__)
-        del client
-        self.layout.switch_to(build_id)
+        self.store.save_manifest(build_id, candidate)  # last: a build without one is partial
+        del chunk_collection, sentence_collection
+        self.store.switch_to(build_id)
         keep = {build_id} | ({previous.build_id} if previous else set())
-        self.layout.remove_stale_builds(keep)
+        self.store.remove_stale_builds(keep)
 
         report.build_id = build_id
         report.chunks, report.sentences = len(chunks), len(sentences)
@@ -199,14 +180,14 @@ class Indexer:
             report.from_cache = sum(cache.digest(t) in known for t in texts)
             batch = self.embed_model.embed_batch_size
             if progress:
-                progress(0, len(missing))
+                progress(0, len(missing), "Embedding")
             for i in range(0, len(missing), batch):
                 part = missing[i : i + batch]
                 vectors = self.embed_model.get_text_embedding_batch(part)
                 cache.put_many(list(zip(part, vectors, strict=True)))
                 known.update({cache.digest(t): v for t, v in zip(part, vectors, strict=True)})
                 if progress:
-                    progress(min(i + batch, len(missing)), len(missing))
+                    progress(min(i + batch, len(missing)), len(missing), "Embedding")
             return [known[cache.digest(t)] for t in texts]
         finally:
             cache.close()

@@ -1,4 +1,4 @@
-"""Reading the corpus: .txt, .md and .html files, with titles and dates from a catalog."""
+"""Reading the corpus: .txt, .md, .html and .pdf files, with titles and dates from a catalog."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from rag.errors import DocumentError, NoDocumentsError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,29 @@ def load_catalog(path: Path | None) -> dict[str, dict[str, str | None]]:
     return data
 
 
+def _read_pdf(path: Path) -> tuple[str, str | None]:
+    """The text layer of a PDF, page by page (pypdf); scanned pages without one give nothing."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise DocumentError(str(path), "encrypted PDF")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = (reader.metadata.title if reader.metadata else None) or None
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise DocumentError(str(path), f"unreadable PDF ({exc})") from exc
+    paragraphs = [re.sub(r"[ \t]+\n", "\n", page).strip() for page in pages]
+    text = "\n\n".join(p for p in paragraphs if p)
+    if not text:
+        raise DocumentError(str(path), "PDF without a text layer (scanned?); nothing to index")
+    return text, title.strip() if isinstance(title, str) and title.strip() else None
+
+
 def _read_text(path: Path) -> tuple[str, str | None]:
+    if path.suffix.lower() == ".pdf":
+        return _read_pdf(path)
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
         raise DocumentError(str(path), "binary file, not text")
@@ -204,6 +226,7 @@ def load_documents(paths: Iterable[Path], catalog_path: Path | None = None) -> L
     catalog = load_catalog(catalog_path)
     files, errors = discover(paths)
     documents: dict[str, SourceDocument] = {}
+    by_hash: dict[str, SourceDocument] = {}
     for file in files:
         try:
             document = read_document(file, catalog)
@@ -217,8 +240,13 @@ def load_documents(paths: Iterable[Path], catalog_path: Path | None = None) -> L
                 )
             )
             continue
+        twin = by_hash.get(document.content_hash)
+        if twin is not None:
+            errors.append(DocumentError(str(file), f"same text as {twin.path}; skipped"))
+            continue
         documents[document.doc_id] = document
+        by_hash[document.content_hash] = document
     if not documents:
-        reasons = "; ".join(e.message for e in errors) or "no .txt, .md or .html file found"
+        reasons = "; ".join(e.message for e in errors) or "no .txt, .md, .html or .pdf file found"
         raise NoDocumentsError(f"Nothing to index ({reasons}).")
     return LoadResult(documents=list(documents.values()), errors=errors)

@@ -6,24 +6,22 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
-import Stemmer
 from chromadb.api.models.Collection import Collection
 from llama_index.retrievers.bm25 import BM25Retriever
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from index.documents import SourceDocument
 from index.store import (
-    CHUNKS,
-    SENTENCES,
+    BuildStore,
     IndexLayout,
+    LocalBuildStore,
     Manifest,
     check_model,
-    chroma_client,
-    load_documents_json,
-    require_current_build,
+    iter_records,
 )
-from rag.errors import IndexCorruptError
+from rag.errors import IndexCorruptError, StoreUnavailableError
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class SentenceInfo:
 
 @dataclass
 class LoadedIndex:
-    build_dir: Path
+    location: str
     manifest: Manifest
     documents: dict[str, SourceDocument]
     chunk_store: ChromaVectorStore
@@ -66,41 +64,49 @@ class LoadedIndex:
         }
 
 
-def open_index(data_dir: Path, model_id: str, bm25_top_k: int) -> LoadedIndex:
-    """The current build, checked against the configured embedding model."""
-    layout = IndexLayout(data_dir)
-    build_dir, manifest = require_current_build(layout)
-    check_model(manifest, model_id)
-    documents = load_documents_json(build_dir / "documents.json")
+def open_index(source: Path | BuildStore, model_id: str, bm25_top_k: int) -> LoadedIndex:
+    """The current build (of a data folder or a store), checked against the embedding model."""
+    store = source if isinstance(source, BuildStore) else LocalBuildStore(IndexLayout(source))
     try:
-        client = chroma_client(build_dir / "chroma")
-        chunks = client.get_collection(CHUNKS)
-        sentence_collection = client.get_collection(SENTENCES)
+        return _open(store, model_id, bm25_top_k)
+    except httpx.TransportError as exc:
+        raise StoreUnavailableError(
+            f"{store.location} is unreachable ({exc}).",
+            hint="Start the Chroma server or check RAG_CHROMA_HOST and RAG_CHROMA_PORT.",
+        ) from exc
+
+
+def _open(store: BuildStore, model_id: str, bm25_top_k: int) -> LoadedIndex:
+    manifest = store.require_current_build()
+    check_model(manifest, model_id)
+    build_id = manifest.build_id
+    try:
+        documents = store.read_documents(build_id)
+        chunks, sentence_collection = store.open_collections(build_id)
         if chunks.count() != manifest.chunk_count or (
             sentence_collection.count() != manifest.sentence_count
         ):
             raise IndexCorruptError(
-                f"The index build {manifest.build_id} holds {chunks.count()} chunks and "
+                f"The index build {build_id} holds {chunks.count()} chunks and "
                 f"{sentence_collection.count()} sentences; its manifest says "
                 f"{manifest.chunk_count} and {manifest.sentence_count}.",
                 hint="Rebuild it: rag index --rebuild",
             )
-        metadata = sentence_collection.get(include=["metadatas"])
-        bm25 = BM25Retriever.from_persist_dir(str(build_dir / "bm25"), show_progress=False)
-    except IndexCorruptError:
+        metadata = list(iter_records(sentence_collection, ["metadatas"], page_size=5000))
+        bm25 = store.load_bm25(build_id, chunks)
+    except (IndexCorruptError, httpx.TransportError):
         raise
     except Exception as exc:  # chroma and bm25s raise many types for damaged files
         raise IndexCorruptError(
-            f"The index build {manifest.build_id} cannot be opened ({exc}).",
+            f"The index build {build_id} cannot be opened ({exc}).",
             hint="Rebuild it: rag index --rebuild",
         ) from exc
-    # from_persist_dir forgets the stemmer (it defaults to English): restore French.
-    bm25.stemmer = Stemmer.Stemmer("french")
-    bm25.similarity_top_k = min(bm25_top_k, manifest.chunk_count)
+    bm25.similarity_top_k = max(1, min(bm25_top_k, manifest.chunk_count))
 
     sentences: dict[str, SentenceInfo] = {}
     by_doc: dict[str, list[SentenceInfo]] = defaultdict(list)
-    for node_id, meta in zip(metadata["ids"], metadata["metadatas"], strict=True):
+    for record in metadata:
+        node_id, meta = record["id"], record["metadatas"]
         info = SentenceInfo(
             node_id=node_id,
             doc_id=str(meta["source_doc"]),
@@ -115,7 +121,7 @@ def open_index(data_dir: Path, model_id: str, bm25_top_k: int) -> LoadedIndex:
     for infos in by_doc.values():
         infos.sort(key=lambda s: s.start)
     return LoadedIndex(
-        build_dir=build_dir,
+        location=store.location,
         manifest=manifest,
         documents=documents,
         chunk_store=ChromaVectorStore(chroma_collection=chunks),

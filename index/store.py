@@ -9,7 +9,8 @@
     <data_dir>/index.lock               held by the one process that writes
 
 A build is written aside and only then named in CURRENT, so a crash or a kill while indexing
-leaves the previous build answering.
+leaves the previous build answering. `LocalBuildStore` is this layout; `ServerBuildStore`
+(index/server_store.py) keeps the same builds as collections on a Chroma server.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import chromadb
+import Stemmer
+from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import TextNode
+from llama_index.retrievers.bm25 import BM25Retriever
 
 from index.documents import SourceDocument
 from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, ModelMismatchError
@@ -146,11 +152,6 @@ def read_manifest(build_dir: Path) -> Manifest:
         ) from exc
 
 
-def current_manifest(layout: IndexLayout) -> Manifest | None:
-    build_id = layout.current_build_id()
-    return read_manifest(layout.build_dir(build_id)) if build_id else None
-
-
 def check_model(manifest: Manifest, model_id: str) -> None:
     if manifest.model_id != model_id:
         raise ModelMismatchError(
@@ -177,7 +178,7 @@ def load_documents_json(path: Path) -> dict[str, SourceDocument]:
 
 
 def verify_build(build_dir: Path) -> None:
-    """Cheap check that a build has all its parts (not that every byte is sound)."""
+    """Cheap check that a local build has all its parts (not that every byte is sound)."""
     parts = ["manifest.json", "documents.json", "chroma/chroma.sqlite3", "bm25/retriever.json"]
     missing = [part for part in parts if not (build_dir / part).is_file()]
     if missing:
@@ -187,18 +188,165 @@ def verify_build(build_dir: Path) -> None:
         )
 
 
-def require_current_build(layout: IndexLayout) -> tuple[Path, Manifest]:
-    build_id = layout.current_build_id()
-    if build_id is None:
-        raise IndexMissingError(
-            f"No index in {layout.data_dir}.",
-            hint="Build it with `rag index` (it reads seeds/ by default).",
-        )
-    build_dir = layout.build_dir(build_id)
-    if not build_dir.is_dir():
-        raise IndexCorruptError(
-            f"The current index build {build_id} is missing from {layout.builds_dir}.",
-            hint="Rebuild it: rag index --rebuild",
-        )
-    verify_build(build_dir)
-    return build_dir, read_manifest(build_dir)
+def iter_records(
+    collection: Collection, include: list[str], page_size: int = 2000
+) -> Iterator[dict[str, Any]]:
+    """All records of a collection, a page at a time (a server caps each response)."""
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=page_size, offset=offset)  # type: ignore[arg-type]
+        ids = page["ids"]
+        for i, record_id in enumerate(ids):
+            yield {"id": record_id, **{key: page[key][i] for key in include}}  # type: ignore[literal-required]
+        if len(ids) < page_size:
+            return
+        offset += page_size
+
+
+class BuildStore(ABC):
+    """Where builds live and which one answers: a local folder, or a Chroma server.
+
+    Writers create a build's collections, save its documents, BM25 and manifest, then
+    `switch_to` it; readers open `current_build_id()`. Only the writer holding
+    `writer_lock()` writes.
+    """
+
+    def __init__(self, layout: IndexLayout) -> None:
+        self.layout = layout  # the local folder: embedding cache and local lock in both modes
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the index lives, for messages."""
+
+    @abstractmethod
+    def current_build_id(self) -> str | None: ...
+
+    @abstractmethod
+    def switch_to(self, build_id: str) -> None: ...
+
+    @abstractmethod
+    def writer_lock(self) -> contextlib.AbstractContextManager[None]: ...
+
+    @abstractmethod
+    def create_collections(self, build_id: str) -> tuple[Collection, Collection]:
+        """New, empty chunk and sentence collections for a build, cosine space."""
+
+    @abstractmethod
+    def open_collections(self, build_id: str) -> tuple[Collection, Collection]: ...
+
+    @abstractmethod
+    def save_build_files(
+        self, build_id: str, documents: list[SourceDocument], bm25: BM25Retriever
+    ) -> None: ...
+
+    @abstractmethod
+    def save_manifest(self, build_id: str, manifest: Manifest) -> None: ...
+
+    @abstractmethod
+    def read_manifest(self, build_id: str) -> Manifest: ...
+
+    @abstractmethod
+    def read_documents(self, build_id: str) -> dict[str, SourceDocument]: ...
+
+    @abstractmethod
+    def load_bm25(self, build_id: str, chunks: Collection) -> BM25Retriever: ...
+
+    @abstractmethod
+    def verify(self, build_id: str) -> None:
+        """Raise IndexCorruptError unless the build has all its parts."""
+
+    @abstractmethod
+    def remove_stale_builds(self, keep: set[str]) -> None: ...
+
+    def current_manifest(self) -> Manifest | None:
+        build_id = self.current_build_id()
+        return self.read_manifest(build_id) if build_id else None
+
+    def require_current_build(self) -> Manifest:
+        build_id = self.current_build_id()
+        if build_id is None:
+            raise IndexMissingError(
+                f"No index in {self.location}.",
+                hint="Build it with `rag index` (it reads seeds/ by default).",
+            )
+        self.verify(build_id)
+        return self.read_manifest(build_id)
+
+
+def _new_collection(client: chromadb.ClientAPI, name: str) -> Collection:
+    # Our fixed configuration: nothing a client sends ever reaches collection settings.
+    return client.create_collection(
+        name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+    )
+
+
+class LocalBuildStore(BuildStore):
+    """Embedded Chroma: each build is a folder; `CURRENT` names the one that answers."""
+
+    @property
+    def location(self) -> str:
+        return str(self.layout.data_dir)
+
+    def current_build_id(self) -> str | None:
+        return self.layout.current_build_id()
+
+    def switch_to(self, build_id: str) -> None:
+        self.layout.switch_to(build_id)
+
+    def writer_lock(self) -> contextlib.AbstractContextManager[None]:
+        return self.layout.writer_lock()
+
+    def create_collections(self, build_id: str) -> tuple[Collection, Collection]:
+        build_dir = self.layout.build_dir(build_id)
+        build_dir.mkdir(parents=True)
+        client = chroma_client(build_dir / "chroma")
+        return _new_collection(client, CHUNKS), _new_collection(client, SENTENCES)
+
+    def open_collections(self, build_id: str) -> tuple[Collection, Collection]:
+        client = chroma_client(self.layout.build_dir(build_id) / "chroma")
+        return client.get_collection(CHUNKS), client.get_collection(SENTENCES)
+
+    def save_build_files(
+        self, build_id: str, documents: list[SourceDocument], bm25: BM25Retriever
+    ) -> None:
+        build_dir = self.layout.build_dir(build_id)
+        bm25.persist(str(build_dir / "bm25"), show_progress=False)
+        save_documents(build_dir / "documents.json", documents)
+
+    def save_manifest(self, build_id: str, manifest: Manifest) -> None:
+        write_json(self.layout.build_dir(build_id) / "manifest.json", asdict(manifest))
+
+    def read_manifest(self, build_id: str) -> Manifest:
+        return read_manifest(self.layout.build_dir(build_id))
+
+    def read_documents(self, build_id: str) -> dict[str, SourceDocument]:
+        return load_documents_json(self.layout.build_dir(build_id) / "documents.json")
+
+    def load_bm25(self, build_id: str, chunks: Collection) -> BM25Retriever:
+        path = self.layout.build_dir(build_id) / "bm25"
+        bm25 = BM25Retriever.from_persist_dir(str(path), show_progress=False)
+        # from_persist_dir forgets the stemmer (it defaults to English): restore French.
+        bm25.stemmer = Stemmer.Stemmer("french")
+        return bm25
+
+    def verify(self, build_id: str) -> None:
+        build_dir = self.layout.build_dir(build_id)
+        if not build_dir.is_dir():
+            raise IndexCorruptError(
+                f"The current index build {build_id} is missing from {self.layout.builds_dir}.",
+                hint="Rebuild it: rag index --rebuild",
+            )
+        verify_build(build_dir)
+
+    def remove_stale_builds(self, keep: set[str]) -> None:
+        self.layout.remove_stale_builds(keep)
+
+
+def french_bm25(nodes: Sequence[TextNode], top_k: int) -> BM25Retriever:
+    return BM25Retriever.from_defaults(
+        nodes=list(nodes),
+        stemmer=Stemmer.Stemmer("french"),
+        language="french",
+        similarity_top_k=max(1, min(top_k, len(nodes))),
+    )

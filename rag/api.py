@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from rag.errors import (
     ModelMismatchError,
     QuestionError,
     RagError,
+    StoreUnavailableError,
 )
 from rag.models import Answer
 from rag.service import AnswerService
@@ -100,6 +102,7 @@ class Readiness(BaseModel):
     chunks: int
     sentences: int
     embedding_model: str
+    store: str = Field(description="Where the index lives: a data folder or a Chroma server.")
 
 
 class ErrorBody(BaseModel):
@@ -131,6 +134,8 @@ def _error(
 def _status_for(exc: RagError) -> tuple[int, str]:
     if isinstance(exc, QuestionError):
         return 400, "invalid_request_error"
+    if isinstance(exc, StoreUnavailableError):
+        return 503, "index_store_unavailable"
     if isinstance(exc, IndexMissingError | IndexCorruptError | ModelMismatchError | IndexBusyError):
         return 503, "index_unavailable"
     return 500, "server_error"
@@ -150,7 +155,12 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "service", None) is None:
             app.state.service = await run_in_threadpool(AnswerService.start, settings)
+        stop = threading.Event()
+        watcher = app.state.service.watch_index(stop)
         yield
+        stop.set()
+        if watcher is not None:
+            watcher.join(timeout=5)
 
     app = FastAPI(
         title="Cited answers on police facial recognition",
@@ -184,7 +194,8 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
     @app.exception_handler(RagError)
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:
         status, kind = _status_for(exc)
-        return _error(status, kind, exc.message, exc.hint)
+        retry = {"Retry-After": "2"} if isinstance(exc, StoreUnavailableError) else None
+        return _error(status, kind, exc.message, exc.hint, headers=retry)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -226,7 +237,9 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
 
     @app.get("/readyz", response_model=Readiness, tags=["health"], dependencies=guarded)
     async def readyz(service: ServiceDep) -> Readiness:
-        """The index is loaded: its build, document, chunk and sentence counts."""
+        """The index is loaded (and its Chroma server answers): build and counts."""
+        if service.store is not None:
+            await run_in_threadpool(service.check_store)
         manifest = service.index.manifest
         return Readiness(
             status="ready",
@@ -235,6 +248,7 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
             chunks=manifest.chunk_count,
             sentences=manifest.sentence_count,
             embedding_model=manifest.model_id,
+            store=service.index.location,
         )
 
     @app.post(

@@ -9,12 +9,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -51,27 +61,41 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+class RateColumn(ProgressColumn):
+    """Items per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+
+
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr, shown once the work has more than a few steps."""
+def progress_bar(label: str) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr with rate and ETA, shown once the work has a few steps.
+
+    `update(done, total, phase=None)`: a new phase ("Storing") starts a new bar."""
     progress = Progress(
-        TextColumn(label),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
         TimeRemainingColumn(),
         console=err,
         transient=True,
     )
-    task = None
+    tasks: dict[str, Any] = {}
 
-    def update(done: int, total: int) -> None:
-        nonlocal task
+    def update(done: int, total: int, phase: str | None = None) -> None:
         if total < 8:
             return
-        if task is None:
-            progress.start()
-            task = progress.add_task(label, total=total)
-        progress.update(task, completed=done)
+        name = phase or label
+        if name not in tasks:
+            if not tasks:
+                progress.start()
+            tasks[name] = progress.add_task(name, total=total)
+        progress.update(tasks[name], completed=done)
 
     try:
         yield update
@@ -147,7 +171,7 @@ def ask(
 def index(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Folders or .txt/.md/.html files (default: the seeds folder)."),
+        typer.Argument(help="Folders or .txt/.md/.html/.pdf files (default: the seeds folder)."),
     ] = None,
     rebuild: Annotated[
         bool,
@@ -174,10 +198,12 @@ def docs(
     """List the indexed documents with their catalog entries."""
     from index.embeddings import embedding_model_id
     from index.reader import open_index
+    from rag.service import make_store
 
     settings = RagSettings()
     with user_errors():
-        loaded = open_index(settings.data_dir, embedding_model_id(settings), settings.bm25_top_k)
+        store = make_store(settings)
+        loaded = open_index(store, embedding_model_id(settings), settings.bm25_top_k)
     rows = [
         {**d.catalog_entry(), "characters": len(d.text)}
         for d in sorted(loaded.documents.values(), key=lambda d: d.doc_id)

@@ -65,3 +65,9 @@ class BackendError(RagError):
     """An outside backend (embedding model, vector store) failed or is not installed."""
 
     exit_code = 7
+
+
+class StoreUnavailableError(RagError):
+    """The Chroma server holding the index cannot be reached; retrying later may work."""
+
+    exit_code = 9

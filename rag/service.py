@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.response_synthesizers import BaseSynthesizer
@@ -15,15 +19,15 @@ from llama_index.core.schema import QueryBundle
 from index.builder import Indexer, IndexReport
 from index.embeddings import build_embed_model, embedding_model_id
 from index.reader import LoadedIndex, open_index
-from index.store import IndexLayout
-from rag.errors import IndexMissingError, QuestionError
+from index.store import BuildStore, IndexLayout, LocalBuildStore
+from rag.errors import IndexMissingError, QuestionError, StoreUnavailableError
 from rag.extractive import ExtractiveSynthesizer
 from rag.language import detect_language
 from rag.models import Answer, Citation
 from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
 
-Progress = Callable[[int, int], None]
+Progress = Callable[..., None]
 # Words by which a follow-up leans on the previous question ("et elle ?", "what about it?").
 _REFERRING_WORDS = {
     "il",
@@ -59,9 +63,32 @@ _REFERRING_WORDS = {
 }
 
 
-def make_indexer(settings: RagSettings, embed_model: BaseEmbedding) -> Indexer:
+log = logging.getLogger(__name__)
+
+
+def make_store(settings: RagSettings) -> BuildStore:
+    """Embedded Chroma in data_dir, or the Chroma server the settings name."""
+    layout = IndexLayout(settings.data_dir)
+    if not settings.chroma_host:
+        return LocalBuildStore(layout)
+    from index.server_store import ServerBuildStore, connect
+
+    token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+    client = connect(settings.chroma_host, settings.chroma_port, settings.chroma_ssl, token)
+    return ServerBuildStore(
+        client,
+        layout,
+        prefix=settings.chroma_prefix,
+        address=f"{settings.chroma_host}:{settings.chroma_port}",
+        lease_seconds=settings.writer_lease_seconds,
+    )
+
+
+def make_indexer(
+    settings: RagSettings, embed_model: BaseEmbedding, store: BuildStore | None = None
+) -> Indexer:
     return Indexer(
-        IndexLayout(settings.data_dir),
+        store or make_store(settings),
         embed_model,
         embedding_model_id(settings),
         settings.chunk_size,
@@ -76,10 +103,20 @@ def run_indexing(
     rebuild: bool = False,
     progress: Progress | None = None,
     embed_model: BaseEmbedding | None = None,
+    store: BuildStore | None = None,
 ) -> IndexReport:
-    indexer = make_indexer(settings, embed_model or build_embed_model(settings))
+    indexer = make_indexer(settings, embed_model or build_embed_model(settings), store)
     catalog = settings.resolved_catalog_path
     return indexer.run(paths or [settings.seeds_dir], catalog, rebuild=rebuild, progress=progress)
+
+
+@dataclass(frozen=True)
+class _Serving:
+    """One index build with the retriever and synthesizer over it, swapped as a whole."""
+
+    index: LoadedIndex
+    synthesizer: BaseSynthesizer
+    engine: RetrieverQueryEngine
 
 
 class AnswerService:
@@ -91,21 +128,42 @@ class AnswerService:
         embed_model: BaseEmbedding,
         index: LoadedIndex,
         synthesizer: BaseSynthesizer | None = None,
+        store: BuildStore | None = None,
     ) -> None:
         self.settings = settings
         self.embed_model = embed_model
-        self.index = index
+        self.store = store
+        self._custom_synthesizer = synthesizer
+        self._serving = self._serve(index)
+        self._reload_lock = threading.Lock()
+
+    def _serve(self, index: LoadedIndex) -> _Serving:
+        synthesizer = self._custom_synthesizer
         if synthesizer is None:
-            synthesizer = ExtractiveSynthesizer(index, settings)
-            if settings.llm_base_url:
+            synthesizer = ExtractiveSynthesizer(index, self.settings)
+            if self.settings.llm_base_url:
                 from rag.generative import GenerativeSynthesizer, build_llm
 
-                synthesizer = GenerativeSynthesizer(synthesizer, build_llm(settings), settings)
-        self.synthesizer = synthesizer
-        self.engine = RetrieverQueryEngine(
-            retriever=HybridRetriever(index, embed_model, settings),
+                synthesizer = GenerativeSynthesizer(
+                    synthesizer, build_llm(self.settings), self.settings
+                )
+        engine = RetrieverQueryEngine(
+            retriever=HybridRetriever(index, self.embed_model, self.settings),
             response_synthesizer=synthesizer,
         )
+        return _Serving(index, synthesizer, engine)
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self._serving.index
+
+    @property
+    def synthesizer(self) -> BaseSynthesizer:
+        return self._serving.synthesizer
+
+    @property
+    def engine(self) -> RetrieverQueryEngine:
+        return self._serving.engine
 
     @classmethod
     def start(
@@ -116,16 +174,50 @@ class AnswerService:
     ) -> AnswerService:
         embed_model = build_embed_model(settings)
         model_id = embedding_model_id(settings)
+        store = make_store(settings)
         try:
-            index = open_index(settings.data_dir, model_id, settings.bm25_top_k)
+            index = open_index(store, model_id, settings.bm25_top_k)
         except IndexMissingError:
             if not settings.auto_index:
                 raise
-            report = run_indexing(settings, progress=progress, embed_model=embed_model)
+            report = run_indexing(settings, progress=progress, embed_model=embed_model, store=store)
             if on_auto_index:
                 on_auto_index(report)
-            index = open_index(settings.data_dir, model_id, settings.bm25_top_k)
-        return cls(settings, embed_model, index)
+            index = open_index(store, model_id, settings.bm25_top_k)
+        return cls(settings, embed_model, index, store=store)
+
+    def refresh(self) -> bool:
+        """Switch to the store's current build if a writer has published a new one.
+
+        Questions in flight finish on the build they started with. True if it switched.
+        """
+        if self.store is None:
+            return False
+        with self._reload_lock:
+            current = self.store.current_build_id()
+            if current is None or current == self.index.manifest.build_id:
+                return False
+            index = open_index(self.store, self.index.manifest.model_id, self.settings.bm25_top_k)
+            self._serving = self._serve(index)
+            log.info("Switched to index build %s", index.manifest.build_id)
+            return True
+
+    def watch_index(self, stop: threading.Event) -> threading.Thread | None:
+        """Poll for new builds every `index_poll_seconds` in a background thread."""
+        interval = self.settings.index_poll_seconds
+        if self.store is None or interval <= 0:
+            return None
+
+        def poll() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.refresh()
+                except Exception as exc:  # a store restarting or a build being written
+                    log.warning("Index refresh skipped: %s", exc)
+
+        thread = threading.Thread(target=poll, daemon=True, name="rag-index-watch")
+        thread.start()
+        return thread
 
     def validate(self, question: str) -> str:
         cleaned = question.strip()
@@ -162,8 +254,32 @@ class AnswerService:
             return f"{previous} {question}"
         return question
 
+    def _unreachable(self, exc: Exception) -> StoreUnavailableError:
+        location = self.store.location if self.store else "the index store"
+        return StoreUnavailableError(
+            f"{location[0].upper()}{location[1:]} is unreachable ({exc}).",
+            hint="Retry shortly; the service reconnects by itself when it is back.",
+        )
+
+    def check_store(self) -> None:
+        """Raise StoreUnavailableError unless the index's store answers."""
+        if self.store is None:
+            return
+        try:
+            self.store.current_build_id()
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """Answer `question`; `history` holds the earlier (role, text) turns of a chat."""
+        try:
+            return self._ask(self._serving, question, history)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+
+    def _ask(
+        self, serving: _Serving, question: str, history: list[tuple[str, str]] | None
+    ) -> Answer:
         started = time.perf_counter()
         question = self.validate(question)
         language = detect_language(question)
@@ -171,14 +287,14 @@ class AnswerService:
         embedding = self.embed_model.get_query_embedding(retrieval_question)
         embedded = time.perf_counter()
         bundle = QueryBundle(query_str=retrieval_question, embedding=embedding)
-        nodes = self.engine.retrieve(bundle)
+        nodes = serving.engine.retrieve(bundle)
         retrieved = time.perf_counter()
-        response = self.synthesizer.synthesize(bundle, nodes, answer_question=question)
+        response = serving.synthesizer.synthesize(bundle, nodes, answer_question=question)
         done = time.perf_counter()
         meta = response.metadata or {}
         citations = []
         for marker, hit in enumerate(response.source_nodes, start=1):
-            doc = self.index.documents[hit.node.metadata["source_doc"]]
+            doc = serving.index.documents[hit.node.metadata["source_doc"]]
             start, end = hit.node.start_char_idx or 0, hit.node.end_char_idx or 0
             citations.append(
                 Citation(

