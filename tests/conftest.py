@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -84,3 +88,94 @@ def seed_copy(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(SEEDS, target)
     return target
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ChromaServer:
+    """A real `chroma run` on loopback, which tests may stop and start again."""
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        self.path = path
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = path.parent / f"chroma-{self.port}.log"
+
+    def start(self) -> None:
+        chroma = Path(sys.executable).parent / "chroma"
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(chroma),
+                    "run",
+                    "--path",
+                    str(self.path),
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"chroma run did not start; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def settings(self, data_dir: Path, **overrides: object) -> RagSettings:
+        return settings_for(data_dir, chroma_host=self.host, chroma_port=self.port, **overrides)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "db")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_settings(
+    chroma_server: ChromaServer,
+    seed_settings: RagSettings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> RagSettings:
+    """Settings of a seed index on the session's Chroma server (embeddings from the cache)."""
+    data_dir = tmp_path_factory.mktemp("server-mode")
+    shutil.copy(seed_settings.data_dir / "embeddings.sqlite", data_dir / "embeddings.sqlite")
+    settings = chroma_server.settings(data_dir)
+    run_indexing(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def server_service(server_settings: RagSettings) -> AnswerService:
+    return AnswerService.start(server_settings)

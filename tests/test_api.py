@@ -3,7 +3,6 @@ authentication, limits and bad bodies."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,23 +18,26 @@ from rag.api import MODEL_ID, create_app
 from rag.models import Answer, Citation
 from rag.service import AnswerService
 from rag.settings import RagSettings
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, free_port
 
 QUESTION = "Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@pytest.fixture(scope="module", params=["embedded", "server"])
+def mode(request: pytest.FixtureRequest) -> tuple[RagSettings, AnswerService]:
+    """Every test here runs twice: Chroma embedded in the data folder, and a Chroma server."""
+    if request.param == "embedded":
+        return request.getfixturevalue("seed_settings"), request.getfixturevalue("service")
+    return request.getfixturevalue("server_settings"), request.getfixturevalue("server_service")
 
 
 @pytest.fixture(scope="module")
-def server(seed_settings: RagSettings, service: AnswerService) -> Iterator[str]:
+def server(mode: tuple[RagSettings, AnswerService]) -> Iterator[str]:
     """A real `rag serve` app under uvicorn on loopback, sharing the session's index."""
-    port = _free_port()
+    settings, service = mode
+    port = free_port()
     config = uvicorn.Config(
-        create_app(seed_settings, service),
+        create_app(settings, service),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -54,8 +56,9 @@ def server(seed_settings: RagSettings, service: AnswerService) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(seed_settings: RagSettings, service: AnswerService) -> Iterator[TestClient]:
-    with TestClient(create_app(seed_settings, service)) as test_client:
+def client(mode: tuple[RagSettings, AnswerService]) -> Iterator[TestClient]:
+    settings, service = mode
+    with TestClient(create_app(settings, service)) as test_client:
         yield test_client
 
 
@@ -107,10 +110,9 @@ def test_official_openai_client_plain_and_streamed(server: str) -> None:
     )
 
 
-def test_api_key_guards_everything_but_health(
-    seed_settings: RagSettings, service: AnswerService
-) -> None:
-    settings = seed_settings.model_copy(update={"api_key": SecretStr("s3cret")})
+def test_api_key_guards_everything_but_health(mode: tuple[RagSettings, AnswerService]) -> None:
+    base, service = mode
+    settings = base.model_copy(update={"api_key": SecretStr("s3cret")})
     with TestClient(create_app(settings, service)) as guarded:
         assert guarded.get("/healthz").status_code == 200
         refused = guarded.post("/api/ask", json={"question": QUESTION})
