@@ -72,7 +72,7 @@ def test_ask_returns_the_cli_contract_over_http(server: str) -> None:
         assert doc["text"][citation.start : citation.end] == citation.text
 
 
-def test_documents_and_health(server: str) -> None:
+def test_documents_and_health(server: str, mode: tuple[RagSettings, AnswerService]) -> None:
     catalog = httpx.get(f"{server}/api/documents", timeout=30).json()
     assert sorted(d["doc_id"] for d in catalog) == sorted(p.stem for p in SEEDS.glob("*.txt"))
     one = httpx.get(f"{server}/api/documents/001_0858471518292074", timeout=30).json()
@@ -81,6 +81,7 @@ def test_documents_and_health(server: str) -> None:
     assert httpx.get(f"{server}/healthz", timeout=30).json() == {"status": "ok"}
     ready = httpx.get(f"{server}/readyz", timeout=30).json()
     assert ready["documents"] == 5 and ready["chunks"] > 0
+    assert ("Chroma server" in ready["store"]) == bool(mode[0].chroma_host)
 
 
 def test_official_openai_client_plain_and_streamed(server: str) -> None:
