@@ -131,7 +131,6 @@ def load_catalog(path: Path | None) -> dict[str, dict[str, str | None]]:
 def _read_pdf(path: Path) -> tuple[str, str | None]:
     """The text layer of a PDF, page by page (pypdf); scanned pages without one give nothing."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(path)
@@ -139,7 +138,9 @@ def _read_pdf(path: Path) -> tuple[str, str | None]:
             raise DocumentError(str(path), "encrypted PDF")
         pages = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or None
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except DocumentError:
+        raise
+    except Exception as exc:  # pypdf raises many types for malformed files; skip, never crash
         raise DocumentError(str(path), f"unreadable PDF ({exc})") from exc
     paragraphs = [re.sub(r"[ \t]+\n", "\n", page).strip() for page in pages]
     text = "\n\n".join(p for p in paragraphs if p)

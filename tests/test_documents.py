@@ -54,3 +54,45 @@ def test_nothing_to_index_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "empty.md").write_text("", encoding="utf-8")
     with pytest.raises(NoDocumentsError, match="empty document"):
         load_documents([tmp_path])
+
+
+def _pdf(path: Path, pages: list[str], title: str | None = None) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    if title:
+        pdf.set_title(title)
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 8, text)
+    pdf.output(str(path))
+
+
+def test_pdf_text_layer_is_indexed_and_bad_pdfs_are_skipped(tmp_path: Path) -> None:
+    _pdf(
+        tmp_path / "rapport.pdf",
+        ["Le COC a enquêté sur 78 utilisations.", "Briefcam a été désactivé en décembre 2023."],
+        title="Rapport du COC",
+    )
+    _pdf(tmp_path / "scan.pdf", [""])
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\nnot really a pdf")
+    loaded = load_documents([tmp_path])
+    [report] = loaded.documents
+    assert report.title == "Rapport du COC"
+    assert "78 utilisations" in report.text and "décembre 2023" in report.text
+    assert report.text.index("78") < report.text.index("Briefcam")  # pages in order
+    reasons = {Path(e.path).name: e.reason for e in loaded.errors}
+    assert "text layer" in reasons["scan.pdf"]
+    assert "PDF" in reasons["broken.pdf"]
+
+
+def test_the_same_text_twice_is_indexed_once(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Le COC a enquêté sur cette affaire.", encoding="utf-8")
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "b.txt").write_text("Le COC a enquêté sur cette affaire.", "utf-8")
+    loaded = load_documents([tmp_path])
+    assert [d.doc_id for d in loaded.documents] == ["a"]
+    [duplicate] = loaded.errors
+    assert duplicate.path.endswith("b.txt") and "same text as" in duplicate.reason
