@@ -129,6 +129,13 @@ class RagSettings(BaseSettings):
     ui_queue_size: int = Field(
         64, ge=1, le=10_000, description="Chat-page questions waiting at most; more are refused."
     )
+    serve_blas_threads: int = Field(
+        1,
+        ge=0,
+        le=256,
+        description="`rag serve`: BLAS threads for query embeddings; requests already run in "
+        "parallel, and more threads than cores make numpy spin (0 leaves numpy's default).",
+    )
     max_concurrent_requests: int = Field(
         4, ge=1, le=256, description="Answers computed at once; more get 503 and Retry-After."
     )

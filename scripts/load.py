@@ -1,7 +1,13 @@
-"""Load test (not a test): N concurrent clients for a fixed time against a `rag serve` process
-on loopback, on `/api/ask` and `/v1/chat/completions`; requests/s, latency percentiles, errors.
+"""Load test (not a test): N concurrent clients for a fixed time against `rag serve` on
+loopback, on `/api/ask` and `/v1/chat/completions`; requests/s, latency percentiles, errors.
 
     .venv/bin/python scripts/load.py [--seconds 8] [--clients 1 8 32] [--max-concurrent 64]
+    .venv/bin/python scripts/load.py --server --replicas 1 2 --clients 8 32
+
+Embedded mode runs one process over the data folder (RAG_DATA_DIR). `--server` starts a
+`chroma run` on loopback, indexes the seeds into it, and starts each number of `rag serve`
+replicas against it; clients spread over the replicas in turn (client-side round robin, as a
+proxy would).
 """
 
 from __future__ import annotations
@@ -9,9 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,13 +48,14 @@ def body(endpoint: str, i: int) -> dict:
     return {"model": "rag-extractive", "messages": [{"role": "user", "content": question}]}
 
 
-async def scenario(base: str, endpoint: str, clients: int, seconds: float) -> dict:
+async def scenario(bases: list[str], endpoint: str, clients: int, seconds: float) -> dict:
     latencies: list[float] = []
     statuses: dict[int | str, int] = {}
     stop = time.monotonic() + seconds
 
     async def client(n: int, http: httpx.AsyncClient) -> None:
         i = n
+        base = bases[n % len(bases)]
         while time.monotonic() < stop:
             started = time.perf_counter()
             try:
@@ -79,10 +88,80 @@ async def scenario(base: str, endpoint: str, clients: int, seconds: float) -> di
     }
 
 
+def start_serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve"],
+        cwd=ROOT,
+        env={**env, "RAG_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{base} never became ready")
+
+
+def start_chroma(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """A Chroma server on loopback with the seeds indexed into it (embeddings from the cache
+    of RAG_DATA_DIR when there is one)."""
+    work = Path(tempfile.mkdtemp(prefix="rag-load-"))
+    port = free_port()
+    chroma = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chroma"),
+            "run",
+            "--path",
+            str(work / "chroma"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    cache = Path(env.get("RAG_DATA_DIR", ROOT / ".rag")) / "embeddings.sqlite"
+    (work / "data").mkdir()
+    if cache.exists():
+        shutil.copy(cache, work / "data" / "embeddings.sqlite")
+    env = {
+        **env,
+        "RAG_CHROMA_HOST": "127.0.0.1",
+        "RAG_CHROMA_PORT": str(port),
+        "RAG_DATA_DIR": str(work / "data"),
+    }
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).is_success:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    subprocess.run(
+        [sys.executable, "-m", "rag.cli", "index"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return chroma, env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--server", action="store_true", help="Chroma server mode")
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1])
     parser.add_argument(
         "--max-concurrent",
         type=int,
@@ -90,47 +169,50 @@ def main() -> None:
         help="RAG_MAX_CONCURRENT_REQUESTS for the server under test",
     )
     args = parser.parse_args()
-    port = free_port()
-    env = {
-        **os.environ,
-        "RAG_PORT": str(port),
-        "RAG_MAX_CONCURRENT_REQUESTS": str(args.max_concurrent),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "RAG_MAX_CONCURRENT_REQUESTS": str(args.max_concurrent)}
+    chroma = None
+    if args.server:
+        chroma, env = start_chroma(env)
+    rows = []
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
+        for replicas in args.replicas:
+            ports = [free_port() for _ in range(replicas)]
+            servers = [start_serve(env, port) for port in ports]
+            bases = [f"http://127.0.0.1:{port}" for port in ports]
             try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        rows = [
-            asyncio.run(scenario(base, endpoint, clients, args.seconds))
-            for endpoint in ("/api/ask", "/v1/chat/completions")
-            for clients in args.clients
-        ]
+                for base in bases:
+                    wait_ready(base)
+                rows += [
+                    {
+                        "replicas": replicas,
+                        **asyncio.run(scenario(bases, path, n, args.seconds)),
+                    }
+                    for path in ("/api/ask", "/v1/chat/completions")
+                    for n in args.clients
+                ]
+            finally:
+                for server in servers:
+                    server.terminate()
+                    server.wait(timeout=30)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if chroma is not None:
+            chroma.terminate()
+            chroma.wait(timeout=60)
+    mode = "Chroma server mode (`chroma run` on loopback)" if args.server else "embedded Chroma"
     print(
-        f"{args.seconds:.0f} s per scenario, one `rag serve` process (uvicorn, 1 worker), "
+        f"{args.seconds:.0f} s per scenario, {mode}, `rag serve` replicas of 1 uvicorn worker, "
         f"RAG_MAX_CONCURRENT_REQUESTS={args.max_concurrent}, 2 cores, loopback.\n"
     )
-    print("| endpoint | clients | requests | ok req/s | p50 ms | p95 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| replicas | endpoint | clients | requests | ok req/s | p50 ms | p95 ms | p99 ms "
+        "| errors |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         errors = ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "0"
         print(
-            f"| `{r['endpoint']}` | {r['clients']} | {r['requests']} | {r['rps']:.1f} | "
-            f"{r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {errors} |"
+            f"| {r['replicas']} | `{r['endpoint']}` | {r['clients']} | {r['requests']} | "
+            f"{r['rps']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {errors} |"
         )
 
 

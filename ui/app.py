@@ -7,7 +7,7 @@ import html
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ def _paragraph(text: str, start: int, end: int, limit: int = 700) -> tuple[str, 
     return before, text[start:end], after
 
 
-def sources_html(answer: Answer | None, documents: dict[str, str], lang: str) -> str:
+def sources_html(answer: Answer | None, documents: Mapping[str, str], lang: str) -> str:
     words = TEXT[lang]
     if answer is None:
         return f'<div class="sources" lang="{lang}"><p>{words["sources_empty"]}</p></div>'
@@ -119,8 +119,24 @@ class FeedbackLog:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+class LiveTexts(Mapping[str, str]):
+    """Document texts of the build answering now (`rag serve` may switch builds)."""
+
+    def __init__(self, service: AnswerService) -> None:
+        self.service = service
+
+    def __getitem__(self, doc_id: str) -> str:
+        return self.service.index.documents[doc_id].text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.service.index.documents)
+
+    def __len__(self) -> int:
+        return len(self.service.index.documents)
+
+
 def build_ui(service: AnswerService, settings: RagSettings) -> gr.Blocks:
-    documents = {d: doc.text for d, doc in service.index.documents.items()}
+    documents = LiveTexts(service)
     catalog = sorted(service.index.documents.values(), key=lambda d: d.doc_id)
     dates = sorted(d.date for d in catalog if d.date)
     feedback = FeedbackLog(settings.data_dir / "feedback.jsonl")
@@ -136,7 +152,7 @@ def build_ui(service: AnswerService, settings: RagSettings) -> gr.Blocks:
             "headers": TEXT[lang]["columns"].split("|"),
             "data": [
                 [d.title, d.date or "", d.publisher or "", d.kind or "", d.language or ""]
-                for d in catalog
+                for d in sorted(service.index.documents.values(), key=lambda d: d.doc_id)
             ],
         }
 
