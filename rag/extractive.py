@@ -285,6 +285,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self.scorer = SentenceScorer(index)
         self.weights = dict(SENTENCE_WEIGHTS)
         self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
+        self._documents_naming: dict[str, frozenset[str]] = {}  # name -> documents with it
 
     def synthesize(
         self,
@@ -371,11 +372,15 @@ class ExtractiveSynthesizer(PassageSynthesizer):
     def _documents_about(self, question: str) -> set[str]:
         """Documents that mention a name the question asks about (Briefcam, Clearview, a
         person...), when the corpus knows that name at all; empty means no constraint."""
-        names = {fold(m.group(0)) for m in _NAME.finditer(question)}
         about: set[str] = set()
-        for doc_id, text in self._folded_documents.items():
-            if any(name in text for name in names):
-                about.add(doc_id)
+        for name in {fold(m.group(0)) for m in _NAME.finditer(question)}:
+            if name not in self._documents_naming:  # one scan of the corpus per name
+                if len(self._documents_naming) > 4096:
+                    self._documents_naming.clear()  # questions may bring endless names
+                self._documents_naming[name] = frozenset(
+                    doc_id for doc_id, text in self._folded_documents.items() if name in text
+                )
+            about |= self._documents_naming[name]
         return about
 
     def confidence(self, candidates: list[Candidate], language: Language) -> float:

