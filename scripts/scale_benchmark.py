@@ -236,28 +236,40 @@ def in_subprocess(function: str, *args: str, env: dict[str, str]) -> dict[str, A
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
-def bench_size(size: int, work: Path, modes: list[str]) -> list[dict[str, Any]]:
+def bench_size(
+    size: int, work: Path, modes: list[str], reuse: bool, index_only: bool = False
+) -> list[dict[str, Any]]:
+    """Index (unless `reuse` finds this size already indexed), then measure, per mode."""
     corpus = work / f"corpus-{size}"
-    documents = make_corpus(size, corpus)
-    print(f"[{size}] corpus of {documents} documents", file=sys.stderr, flush=True)
     rows = []
     for mode in modes:
         data_dir = work / f"{mode}-{size}"
-        shutil.rmtree(data_dir, ignore_errors=True)
+        chroma_dir = work / f"chroma-{size}"
+        saved = work / f"indexed-{mode}-{size}.json"
         env = {"RAG_DATA_DIR": str(data_dir), "RAG_SEEDS_DIR": str(corpus)}
         chroma = None
         if mode == "server":
-            chroma_dir = work / f"chroma-{size}"
-            shutil.rmtree(chroma_dir, ignore_errors=True)
+            if not (reuse and saved.exists()):
+                shutil.rmtree(chroma_dir, ignore_errors=True)
             chroma, port = start_chroma(chroma_dir)
             env |= {"RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(port)}
         try:
-            built = in_subprocess("index", str(corpus), str(data_dir), env=env)
+            if reuse and saved.exists():
+                built = json.loads(saved.read_text())
+            else:
+                if not corpus.exists() or not reuse:
+                    documents = make_corpus(size, corpus)
+                    print(f"[{size}] corpus of {documents} documents", file=sys.stderr, flush=True)
+                shutil.rmtree(data_dir, ignore_errors=True)
+                built = in_subprocess("index", str(corpus), str(data_dir), env=env)
+                saved.write_text(json.dumps(built))
             print(f"[{size}/{mode}] indexed: {built}", file=sys.stderr, flush=True)
+            if index_only:
+                continue
             measured = in_subprocess("measure", env=env)
             if chroma is not None:
                 measured["chroma_rss_mib"] = rss_mib(chroma.pid)
-                disk = folder_bytes(work / f"chroma-{size}")
+                disk = folder_bytes(chroma_dir)
             else:
                 disk = folder_bytes(data_dir / "builds")
         finally:
@@ -326,6 +338,10 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["embedded", "server"])
     parser.add_argument("--work", type=Path, default=Path("/tmp/rag-scale"))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "scale")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure sizes already indexed in --work again"
+    )
+    parser.add_argument("--index-only", action="store_true", help="build, do not measure")
     parser.add_argument("--run", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
@@ -336,8 +352,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     for size in args.sizes:
-        rows.extend(bench_size(size, args.work, args.modes))
-        report(rows, args.out)
+        rows.extend(bench_size(size, args.work, args.modes, args.reuse, args.index_only))
+        if rows:
+            report(rows, args.out)
 
 
 if __name__ == "__main__":
