@@ -433,16 +433,21 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     def _answer_type_first(self, question: str, ranked: list[Candidate]) -> list[Candidate]:
         """A question asking for a name, a figure or a date is better answered by a close
-        runner-up that holds one than by a best sentence that does not."""
-        if expected_answer(question) is None or ranked[0].answer_type:
+        runner-up that holds one than by a best sentence that does not, and a full answer (a
+        date to the month, a count of what is asked) beats a partial one (a bare year)."""
+        if expected_answer(question) is None or ranked[0].answer_type >= 1:
             return ranked
         margin = self.weights["answer_type_margin"]
-        for i, candidate in enumerate(ranked[1:6], start=1):
-            if candidate.score < ranked[0].score - margin:
-                break
-            if candidate.answer_type:
-                return [candidate, *ranked[:i], *ranked[i + 1 :]]
-        return ranked
+        close = [
+            (i, c)
+            for i, c in enumerate(ranked[1:6], start=1)
+            if c.score >= ranked[0].score - margin
+        ]
+        fullest = max((c.answer_type for _, c in close), default=0.0)
+        if fullest <= ranked[0].answer_type:
+            return ranked
+        i = next(i for i, c in close if c.answer_type == fullest)
+        return [ranked[i], *ranked[:i], *ranked[i + 1 :]]
 
     def _neighbour_with_answer(
         self, question: str, best: Candidate, ranked: list[Candidate]
