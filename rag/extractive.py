@@ -70,8 +70,11 @@ _MONTHS = (
     "|décembre|decembre|january|february|march|april|may|june|july|august|september|october"
     "|november|december"
 )
+_NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"  # 7/7/2022, a day
 _DATE = re.compile(
-    rf"(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b", re.IGNORECASE
+    rf"{_NUMERIC_DATE}|(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b"
+    r"|\b(?:19|20)\d\d\b",
+    re.IGNORECASE,
 )
 _ASKS_WHO = re.compile(
     r"\b(qui|quel organe|quelle personne|who|whom|which (?:person|minister|deputies|body)"
@@ -230,7 +233,7 @@ def _dates(text: str) -> set[str]:
     return {fold(m.group(0)) for m in _DATE.finditer(text)}
 
 
-_MONTH_DATE = re.compile(rf"\b(?:{_MONTHS})\s+(?:19|20)\d\d\b", re.IGNORECASE)
+_MONTH_DATE = re.compile(rf"{_NUMERIC_DATE}|\b(?:{_MONTHS})\s+(?:19|20)\d\d\b", re.IGNORECASE)
 
 
 def _month_dates(text: str) -> set[str]:
