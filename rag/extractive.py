@@ -23,6 +23,14 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType, TextN
 from index.reader import LoadedIndex, SentenceInfo
 from index.text import fold, numbers_in, with_number_digits
 from rag.language import Language, detect_language, message
+from rag.ranker import (
+    LearnedRanker,
+    QuestionProfile,
+    Signals,
+    features,
+    has_negation,
+    names_a_person,
+)
 from rag.settings import RagSettings
 
 _STOPWORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUTCH)} | {
@@ -62,8 +70,11 @@ _MONTHS = (
     "|décembre|decembre|january|february|march|april|may|june|july|august|september|october"
     "|november|december"
 )
+_NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"  # 7/7/2022, a day
 _DATE = re.compile(
-    rf"(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b", re.IGNORECASE
+    rf"{_NUMERIC_DATE}|(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b"
+    r"|\b(?:19|20)\d\d\b",
+    re.IGNORECASE,
 )
 _ASKS_WHO = re.compile(
     r"\b(qui|quel organe|quelle personne|who|whom|which (?:person|minister|deputies|body)"
@@ -106,7 +117,9 @@ class Candidate:
     answer_type: float = 0.0
     novelty: float = 0.0
     score: float = 0.0
+    weighted_score: float = 0.0  # the hand-weighted score, whichever ranker orders
     terms: set[str] = field(default_factory=set)
+    features: list[float] = field(default_factory=list)
 
 
 # Capitalised words not opening the sentence: names of people, places, bodies.
@@ -220,7 +233,7 @@ def _dates(text: str) -> set[str]:
     return {fold(m.group(0)) for m in _DATE.finditer(text)}
 
 
-_MONTH_DATE = re.compile(rf"\b(?:{_MONTHS})\s+(?:19|20)\d\d\b", re.IGNORECASE)
+_MONTH_DATE = re.compile(rf"{_NUMERIC_DATE}|\b(?:{_MONTHS})\s+(?:19|20)\d\d\b", re.IGNORECASE)
 
 
 def _month_dates(text: str) -> set[str]:
@@ -284,8 +297,14 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self.settings = settings
         self.scorer = SentenceScorer(index)
         self.weights = dict(SENTENCE_WEIGHTS)
+        self.ranker = LearnedRanker.load() if settings.sentence_ranker == "learned" else None
         self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
         self._documents_naming: dict[str, frozenset[str]] = {}  # name -> documents with it
+        self._positions = {
+            s.node_id: (i, len(sentences))
+            for sentences in index.sentences_by_doc.values()
+            for i, s in enumerate(sentences)
+        }
 
     def synthesize(
         self,
@@ -344,7 +363,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         about = self._documents_about(bundle.query_str)
         if about:
             candidates = {k: c for k, c in candidates.items() if c.info.doc_id in about}
-        vectors = self.index.sentence_vectors(list(candidates))
+        neighbours = {node_id: self._neighbour_ids(c.info) for node_id, c in candidates.items()}
+        vectors = self.index.sentence_vectors(
+            sorted(set(candidates) | {n for ids in neighbours.values() for n in ids})
+        )
         query_terms = self.scorer.terms(bundle.query_str)
         kind = expected_answer(bundle.query_str)
         w = self.weights
@@ -367,7 +389,58 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 - w["restates"] * max(0.0, 0.5 - candidate.novelty)
                 - (w["question_penalty"] if candidate.info.is_question else 0.0)
             )
+            candidate.weighted_score = candidate.score
+        self._learned_scores(
+            bundle.query_str, language, kind, candidates, neighbours, vectors, query_vector
+        )
         return sorted(candidates.values(), key=lambda c: (-c.score, c.info.node_id))
+
+    def _neighbour_ids(self, info: SentenceInfo) -> list[str]:
+        position, count = self._positions[info.node_id]
+        siblings = self.index.sentences_by_doc[info.doc_id]
+        return [siblings[j].node_id for j in (position - 1, position + 1) if 0 <= j < count]
+
+    def _learned_scores(
+        self,
+        question: str,
+        language: Language,
+        kind: str | None,
+        candidates: dict[str, Candidate],
+        neighbours: dict[str, list[str]],
+        vectors: dict[str, np.ndarray],
+        query_vector: np.ndarray,
+    ) -> None:
+        """Each candidate's ranker features; with a learned ranker, its score replaces the
+        hand-weighted one."""
+        if not candidates:
+            return
+        profile = QuestionProfile.of(question, language == "fr", kind)
+        best = (
+            max(c.cosine for c in candidates.values()),
+            max(c.lexical for c in candidates.values()),
+            max(c.context for c in candidates.values()),
+        )
+        for node_id, candidate in candidates.items():
+            position, count = self._positions[node_id]
+            signals = Signals(
+                cosine=candidate.cosine,
+                lexical=candidate.lexical,
+                context=candidate.context,
+                answer_type=candidate.answer_type,
+                novelty=candidate.novelty,
+                person=names_a_person(candidate.text, question),
+                negation=has_negation(candidate.text),
+                is_question=candidate.info.is_question,
+                section=candidate.info.section,
+                neighbour_cosine=max(
+                    (float(vectors[n] @ query_vector) for n in neighbours[node_id]), default=0.0
+                ),
+                position=position,
+                sentences_in_document=count,
+            )
+            candidate.features = features(profile, signals, best)
+            if self.ranker is not None:
+                candidate.score = self.ranker.score(candidate.features)
 
     def _documents_about(self, question: str) -> set[str]:
         """Documents that mention a name the question asks about (Briefcam, Clearview, a
@@ -385,9 +458,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     def confidence(self, candidates: list[Candidate], language: Language) -> float:
         """How well the leading sentences match the question: similarity and term coverage
-        only, not the bonuses that order candidates (a year matching "2022" says nothing)."""
+        only, not the bonuses that order candidates (a year matching "2022" says nothing).
+        The leading five by the hand-weighted score, which the abstain thresholds were
+        calibrated with, whichever ranker orders the answer."""
         weight = self.weights["lexical_fr" if language == "fr" else "lexical_other"]
-        return max((c.cosine + weight * c.lexical for c in candidates[:5]), default=0.0)
+        leading = sorted(candidates, key=lambda c: (-c.weighted_score, c.info.node_id))[:5]
+        return max((c.cosine + weight * c.lexical for c in leading), default=0.0)
 
     def compose(
         self, question: str, query_vector: np.ndarray, language: Language, ranked: list[Candidate]
@@ -438,16 +514,21 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     def _answer_type_first(self, question: str, ranked: list[Candidate]) -> list[Candidate]:
         """A question asking for a name, a figure or a date is better answered by a close
-        runner-up that holds one than by a best sentence that does not."""
-        if expected_answer(question) is None or ranked[0].answer_type:
+        runner-up that holds one than by a best sentence that does not, and a full answer (a
+        date to the month, a count of what is asked) beats a partial one (a bare year)."""
+        if expected_answer(question) is None or ranked[0].answer_type >= 1:
             return ranked
         margin = self.weights["answer_type_margin"]
-        for i, candidate in enumerate(ranked[1:6], start=1):
-            if candidate.score < ranked[0].score - margin:
-                break
-            if candidate.answer_type:
-                return [candidate, *ranked[:i], *ranked[i + 1 :]]
-        return ranked
+        close = [
+            (i, c)
+            for i, c in enumerate(ranked[1:6], start=1)
+            if c.score >= ranked[0].score - margin
+        ]
+        fullest = max((c.answer_type for _, c in close), default=0.0)
+        if fullest <= ranked[0].answer_type:
+            return ranked
+        i = next(i for i, c in close if c.answer_type == fullest)
+        return [ranked[i], *ranked[:i], *ranked[i + 1 :]]
 
     def _neighbour_with_answer(
         self, question: str, best: Candidate, ranked: list[Candidate]

@@ -94,6 +94,11 @@ class RagSettings(BaseSettings):
         description="English and Dutch questions: the same, calibrated on their own, since "
         "their scores against French text run lower.",
     )
+    sentence_ranker: Literal["learned", "weighted"] = Field(
+        "learned",
+        description="How answer sentences are ranked: the logistic model in rag/ranker.json "
+        "(trained on the dev split by scripts/train_ranker.py) or the hand-set weights.",
+    )
     max_answer_sentences: int = Field(2, ge=1, le=5, description="Sentences quoted at most.")
     max_answer_chars: int = Field(
         300, ge=100, le=4000, description="Budget for the quoted sentences."

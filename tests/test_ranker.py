@@ -1,0 +1,43 @@
+"""The learned sentence ranker's pieces: its saved weights, question profile and name test."""
+
+import pytest
+
+from rag.ranker import FEATURES, LearnedRanker, QuestionProfile, names_a_person
+
+
+def test_saved_ranker_matches_the_features() -> None:
+    ranker = LearnedRanker.load()
+    assert ranker is not None, "rag/ranker.json: run scripts/train_ranker.py"
+    assert len(ranker.weights) == len(FEATURES)
+    assert ranker.score([0.0] * len(FEATURES)) == ranker.intercept
+
+
+def test_a_ranker_trained_on_other_features_is_refused(tmp_path) -> None:
+    path = tmp_path / "ranker.json"
+    path.write_text('{"features": ["cosine"], "weights": [1.0], "intercept": 0.0}')
+    with pytest.raises(ValueError, match="train_ranker"):
+        LearnedRanker.load(path)
+
+
+@pytest.mark.parametrize(
+    ("question", "person", "yes_no"),
+    [
+        ("Qui est le patron du COC ?", True, False),
+        ("Quelle parlementaire a posé la question écrite ?", True, False),
+        ("Who decided to drop the complaint?", True, False),
+        ("Combien de fois la police a-t-elle utilisé Clearview ?", False, False),
+        ("Hadrien Clouet reproche-t-il aux policiers d'avoir utilisé le logiciel ?", False, True),
+        ("Did the searches help any Belgian case?", False, True),
+        ("Waarop berust het vertrouwen tussen politie en bevolking?", False, False),
+    ],
+)
+def test_question_profile(question: str, person: bool, yes_no: bool) -> None:
+    profile = QuestionProfile.of(question, french=True, kind=None)
+    assert (profile.asks_person, profile.asks_yes_no) == (person, yes_no)
+
+
+def test_names_a_person_not_in_the_question() -> None:
+    sentence = "explique aujourd’hui Franck Schuermans, le patron du COC."
+    assert names_a_person(sentence, "Qui est le patron du COC ?")
+    assert not names_a_person(sentence, "Que dit Franck Schuermans ?")
+    assert not names_a_person("Le groupe s'est réuni à La Haye.", "Où ?")
