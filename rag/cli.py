@@ -350,6 +350,7 @@ def eval_command(
                 "dense_weight_other",
                 "abstain_threshold",
                 "abstain_threshold_other",
+                "sentence_ranker",
                 "max_answer_sentences",
                 "max_answer_chars",
             }
