@@ -107,7 +107,16 @@ def run_indexing(
 ) -> IndexReport:
     indexer = make_indexer(settings, embed_model or build_embed_model(settings), store)
     catalog = settings.resolved_catalog_path
-    return indexer.run(paths or [settings.seeds_dir], catalog, rebuild=rebuild, progress=progress)
+    try:
+        return indexer.run(
+            paths or [settings.seeds_dir], catalog, rebuild=rebuild, progress=progress
+        )
+    except httpx.TransportError as exc:  # the Chroma server went away mid-build
+        raise StoreUnavailableError(
+            f"{indexer.store.location[0].upper()}{indexer.store.location[1:]} stopped "
+            f"answering while indexing ({exc}); the previous build still answers.",
+            hint="Run `rag index` again when it is back: what was embedded is cached.",
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -173,3 +173,22 @@ def test_chroma_restarted_under_load_gives_503_then_answers_again(
         if key[0] not in (200, 503) or (key[0] == 503 and "index_store_unavailable" not in key[1])
     }
     assert not unexpected, unexpected
+
+
+def test_an_unreachable_chroma_server_is_a_clear_error(
+    seed_settings: RagSettings, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+    from tests.conftest import env_for
+
+    nobody = {
+        **env_for(seed_settings.model_copy(update={"data_dir": tmp_path})),
+        "RAG_CHROMA_HOST": "127.0.0.1",
+        "RAG_CHROMA_PORT": str(free_port()),
+    }
+    for command in (["index"], ["ask", "Qui ?"], ["docs"]):
+        result = CliRunner().invoke(app, command, env=nobody)
+        assert result.exit_code == 9, (command, result.output)
+        assert "unreachable" in result.stderr and "Traceback" not in result.output
