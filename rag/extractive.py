@@ -218,7 +218,7 @@ class SentenceScorer:
         self.unknown_idf = math.log(1 + total)
 
     def terms(self, text: str) -> set[str]:
-        tokens = (fold(t) for t in _TOKEN.findall(with_number_digits(text).replace("’", "'")))
+        tokens = _TOKEN.findall(fold(with_number_digits(text)))  # fold once, not per token
         kept = [t for t in tokens if t not in _STOPWORDS and (len(t) > 1 or t.isdigit())]
         return set(self.stemmer.stemWords(kept))
 
@@ -579,15 +579,23 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             return None  # only a count of what is asked can contradict another
         pool = {c.info.node_id: c for c in ranked[1:] if c.info.doc_id != best.info.doc_id}
         best_vector = self.index.sentence_vectors([best.info.node_id])[best.info.node_id]
+        # The 16 nearest of other documents are among the 16 + |best document| nearest overall.
+        # (A `where` filter excluding one document made Chroma scan every sentence.)
+        own = min(len(self.index.sentences_by_doc.get(best.info.doc_id, [])), 200)
         near = self.index.sentence_collection.query(
             query_embeddings=[best_vector.tolist()],
-            n_results=min(16, len(self.index.sentences)),
-            where={"source_doc": {"$ne": best.info.doc_id}},
+            n_results=min(16 + own, len(self.index.sentences)),
             include=[],
         )
-        for node_id in near["ids"][0]:
-            info = self.index.sentences.get(node_id)
-            if info and not info.boilerplate and info.doc_id != best.info.doc_id:
+        others = [
+            node_id
+            for node_id in near["ids"][0]
+            if node_id in self.index.sentences
+            and self.index.sentences[node_id].doc_id != best.info.doc_id
+        ][:16]
+        for node_id in others:
+            info = self.index.sentences[node_id]
+            if not info.boilerplate:
                 pool.setdefault(
                     node_id, Candidate(info, self.index.sentence_text(info), score=best.score - 0.1)
                 )
