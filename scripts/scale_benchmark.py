@@ -295,11 +295,12 @@ def report(rows: list[dict[str, Any]], out: Path) -> None:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        chroma_rss = f"{r['chroma_rss_mib']:.0f}" if "chroma_rss_mib" in r else "—"
         lines.append(
             f"| {r['chunks']:,} | {r['sentences']:,} | {r['mode']} | {r['index_seconds']:.0f} | "
             f"{r['startup_seconds']:.1f} | {r['retrieve_p50']:.0f} / {r['retrieve_p95']:.0f} | "
             f"{r['answer_p50']:.0f} / {r['answer_p95']:.0f} | {r['rss_mib']:.0f} | "
-            f"{r.get('chroma_rss_mib', 0) or '—'} | {r['disk_mib']:.0f} |"
+            f"{chroma_rss} | {r['disk_mib']:.0f} |"
         )
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
