@@ -299,7 +299,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self.weights = dict(SENTENCE_WEIGHTS)
         self.ranker = LearnedRanker.load() if settings.sentence_ranker == "learned" else None
         self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
-        self._documents_naming: dict[str, frozenset[str]] = {}  # name -> documents with it
+        self._vocabulary = frozenset(
+            word for text in self._folded_documents.values() for word in _TOKEN.findall(text)
+        )
+        self._known_names: dict[str, bool] = {}
         self._positions = {
             s.node_id: (i, len(sentences))
             for sentences in index.sentences_by_doc.values()
@@ -360,8 +363,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 info = self.index.sentences.get(node_id)
                 if info and not info.boilerplate and node_id not in candidates:
                     candidates[node_id] = Candidate(info, self.index.sentence_text(info))
-        about = self._documents_about(bundle.query_str)
-        if about:
+        in_play = {c.info.doc_id for c in candidates.values()}
+        about = self._documents_about(bundle.query_str, in_play)
+        if about is not None:
             candidates = {k: c for k, c in candidates.items() if c.info.doc_id in about}
         neighbours = {node_id: self._neighbour_ids(c.info) for node_id, c in candidates.items()}
         vectors = self.index.sentence_vectors(
@@ -442,19 +446,26 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if self.ranker is not None:
                 candidate.score = self.ranker.score(candidate.features)
 
-    def _documents_about(self, question: str) -> set[str]:
-        """Documents that mention a name the question asks about (Briefcam, Clearview, a
-        person...), when the corpus knows that name at all; empty means no constraint."""
-        about: set[str] = set()
-        for name in {fold(m.group(0)) for m in _NAME.finditer(question)}:
-            if name not in self._documents_naming:  # one scan of the corpus per name
-                if len(self._documents_naming) > 4096:
-                    self._documents_naming.clear()  # questions may bring endless names
-                self._documents_naming[name] = frozenset(
-                    doc_id for doc_id, text in self._folded_documents.items() if name in text
-                )
-            about |= self._documents_naming[name]
-        return about
+    def _documents_about(self, question: str, among: set[str]) -> set[str] | None:
+        """Of the documents `among`, those that mention a name the question asks about
+        (Briefcam, Clearview, a person...) when the corpus knows that name at all; None
+        means no constraint."""
+        names = {fold(m.group(0)) for m in _NAME.finditer(question)}
+        known = [name for name in names if self._corpus_knows(name)]
+        if not known:
+            return None
+        return {d for d in among if any(name in self._folded_documents[d] for name in known)}
+
+    def _corpus_knows(self, name: str) -> bool:
+        """Whether any document mentions `name`: a word the corpus lacks settles it at once,
+        else one scan per name, remembered."""
+        if not all(word in self._vocabulary for word in _TOKEN.findall(name)):
+            return False
+        if name not in self._known_names:
+            if len(self._known_names) > 4096:
+                self._known_names.clear()  # questions may bring endless names
+            self._known_names[name] = any(name in t for t in self._folded_documents.values())
+        return self._known_names[name]
 
     def confidence(self, candidates: list[Candidate], language: Language) -> float:
         """How well the leading sentences match the question: similarity and term coverage
