@@ -194,7 +194,7 @@ class ServerBuildStore(BuildStore):
 
     @property
     def location(self) -> str:
-        return f"the Chroma server at {self.address} (prefix {self.prefix!r})"
+        return f"Chroma server {self.address} (prefix {self.prefix!r})"
 
     def _name(self, build_id: str, part: str) -> str:
         return f"{self.prefix}-{build_id}-{part}"

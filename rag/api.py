@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from threadpoolctl import threadpool_limits
 
 from rag.errors import (
     IndexBusyError,
@@ -155,12 +156,20 @@ def create_app(settings: RagSettings, service: AnswerService | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "service", None) is None:
             app.state.service = await run_in_threadpool(AnswerService.start, settings)
+        # Requests run in parallel already; more BLAS threads than cores make numpy spin.
+        blas = (
+            threadpool_limits(limits=settings.serve_blas_threads, user_api="blas")
+            if settings.serve_blas_threads
+            else None
+        )
         stop = threading.Event()
         watcher = app.state.service.watch_index(stop)
         yield
         stop.set()
         if watcher is not None:
             watcher.join(timeout=5)
+        if blas is not None:
+            blas.restore_original_limits()
 
     app = FastAPI(
         title="Cited answers on police facial recognition",

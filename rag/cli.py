@@ -235,10 +235,6 @@ def serve(
     from ui.app import create_server
 
     settings = RagSettings()
-    if settings.serve_blas_threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=settings.serve_blas_threads, user_api="blas")
     with user_errors():
         answer_service = _start_service(settings)
     uvicorn.run(

@@ -113,8 +113,8 @@ def run_indexing(
         )
     except httpx.TransportError as exc:  # the Chroma server went away mid-build
         raise StoreUnavailableError(
-            f"{indexer.store.location[0].upper()}{indexer.store.location[1:]} stopped "
-            f"answering while indexing ({exc}); the previous build still answers.",
+            f"{indexer.store.location} stopped answering while indexing ({exc}); the "
+            "previous build still answers.",
             hint="Run `rag index` again when it is back: what was embedded is cached.",
         ) from exc
 
@@ -264,9 +264,9 @@ class AnswerService:
         return question
 
     def _unreachable(self, exc: Exception) -> StoreUnavailableError:
-        location = self.store.location if self.store else "the index store"
+        location = self.store.location if self.store else "The index store"
         return StoreUnavailableError(
-            f"{location[0].upper()}{location[1:]} is unreachable ({exc}).",
+            f"{location} is unreachable ({exc}).",
             hint="Retry shortly; the service reconnects by itself when it is back.",
         )
 

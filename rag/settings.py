@@ -138,8 +138,8 @@ class RagSettings(BaseSettings):
         1,
         ge=0,
         le=256,
-        description="`rag serve`: BLAS threads for query embeddings; requests already run in "
-        "parallel, and more threads than cores make numpy spin (0 leaves numpy's default).",
+        description="The HTTP app (`rag serve`): BLAS threads for query embeddings; requests "
+        "run in parallel, and more threads than cores make numpy spin (0: numpy's default).",
     )
     max_concurrent_requests: int = Field(
         4, ge=1, le=256, description="Answers computed at once; more get 503 and Retry-After."

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from index.local_chroma import ChromaProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -33,12 +34,6 @@ QUESTIONS = [
     "Qui a décidé le classement sans suite du signalement des députés LFI ?",
     "Which Interior ministers were named in the complaint about Briefcam?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def body(endpoint: str, i: int) -> dict:
@@ -110,41 +105,22 @@ def wait_ready(base: str) -> None:
     raise RuntimeError(f"{base} never became ready")
 
 
-def start_chroma(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+def start_chroma(env: dict[str, str]) -> tuple[ChromaProcess, dict[str, str]]:
     """A Chroma server on loopback with the seeds indexed into it (embeddings from the cache
     of RAG_DATA_DIR when there is one)."""
     work = Path(tempfile.mkdtemp(prefix="rag-load-"))
-    port = free_port()
-    chroma = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "chroma"),
-            "run",
-            "--path",
-            str(work / "chroma"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    chroma = ChromaProcess(work / "chroma")
+    chroma.start()
     cache = Path(env.get("RAG_DATA_DIR", ROOT / ".rag")) / "embeddings.sqlite"
     (work / "data").mkdir()
     if cache.exists():
         shutil.copy(cache, work / "data" / "embeddings.sqlite")
     env = {
         **env,
-        "RAG_CHROMA_HOST": "127.0.0.1",
-        "RAG_CHROMA_PORT": str(port),
+        "RAG_CHROMA_HOST": chroma.host,
+        "RAG_CHROMA_PORT": str(chroma.port),
         "RAG_DATA_DIR": str(work / "data"),
     }
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).is_success:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
     subprocess.run(
         [sys.executable, "-m", "rag.cli", "index"],
         cwd=ROOT,
@@ -196,8 +172,7 @@ def main() -> None:
                     server.wait(timeout=30)
     finally:
         if chroma is not None:
-            chroma.terminate()
-            chroma.wait(timeout=60)
+            chroma.stop()
     mode = "Chroma server mode (`chroma run` on loopback)" if args.server else "embedded Chroma"
     print(
         f"{args.seconds:.0f} s per scenario, {mode}, `rag serve` replicas of 1 uvicorn worker, "

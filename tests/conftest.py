@@ -5,13 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,6 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from index.local_chroma import ChromaProcess
 from rag.service import AnswerService, run_indexing
 from rag.settings import RagSettings
 
@@ -90,65 +87,12 @@ def seed_copy(tmp_path: Path) -> Path:
     return target
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class ChromaServer:
+class ChromaServer(ChromaProcess):
     """A real `chroma run` on loopback, which tests may stop and start again."""
 
     def __init__(self, path: Path, port: int | None = None) -> None:
-        self.path = path
-        self.host = "127.0.0.1"
-        self.port = port or free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(path, port)
         self.log = path.parent / f"chroma-{self.port}.log"
-
-    def start(self) -> None:
-        chroma = Path(sys.executable).parent / "chroma"
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    str(chroma),
-                    "run",
-                    "--path",
-                    str(self.path),
-                    "--host",
-                    self.host,
-                    "--port",
-                    str(self.port),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(f"chroma run did not start; see {self.log}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def settings(self, data_dir: Path, **overrides: object) -> RagSettings:
         return settings_for(data_dir, chroma_host=self.host, chroma_port=self.port, **overrides)

@@ -14,11 +14,12 @@ import uvicorn
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from index.local_chroma import free_port
 from rag.api import MODEL_ID, create_app
 from rag.models import Answer, Citation
 from rag.service import AnswerService
 from rag.settings import RagSettings
-from tests.conftest import SEEDS, free_port
+from tests.conftest import SEEDS
 
 QUESTION = "Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?"
 

@@ -155,5 +155,6 @@ def test_kill_9_at_random_moments_never_loses_the_index(
     assert final.up_to_date and final.chunks == acknowledged.chunks
     rebuilt = run_indexing(settings, rebuild=True)
     assert rebuilt.embedded == 0, "the cache lost embeddings"
-    builds = {m.group(0) for m in map(BUILD_ID.search, _existing(settings)) if m}
+    ours = {n for n in _existing(settings) if not settings.chroma_host or n.startswith("kill-")}
+    builds = {m.group(0) for m in map(BUILD_ID.search, ours) if m}  # other tests share the server
     assert rebuilt.build_id in builds and len(builds) <= 2, builds  # partial builds are swept

@@ -16,12 +16,13 @@ import httpx
 import pytest
 import uvicorn
 
+from index.local_chroma import free_port
 from index.server_store import ServerBuildStore, WriterLease
 from rag.api import create_app
 from rag.errors import IndexBusyError
 from rag.service import AnswerService, make_store, run_indexing
 from rag.settings import RagSettings
-from tests.conftest import SEEDS, ChromaServer, free_port
+from tests.conftest import SEEDS, ChromaServer
 
 QUESTION = "Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?"
 
