@@ -24,7 +24,16 @@ _URL = re.compile(r"https?://(?:[^\s()]+(?: [^\s()]+)*?\.html?[^\s()]*|[^\s()]+)
 _BOILERPLATE = re.compile(
     r"voir cette publication|version à imprimer|je m'abonne|je fais un don|nos articles sont"
     r"|pourvu que ça dure|ça tombe bien|plus d'infos sur|pic\.twitter\.com|^accueil\b"
-    r"|^—\s|@\w+\)|^\W*👉",
+    r"|^\W*👉",
+    re.IGNORECASE,
+)
+# "— Hadrien Clouet (@HadrienClouet) November 20, 2023": who posted an embedded message and
+# when. Furniture, unless it carries that date, which questions ask about.
+_POST_SIGNATURE = re.compile(r"^—\s|@\w+\)")
+_DATED = re.compile(
+    r"\b(?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
+    r"|january|february|march|april|may|june|july|august|september|october|november|december)"
+    r"\b.*\b(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
 
@@ -84,6 +93,8 @@ def is_boilerplate(sentence: str) -> bool:
     """Page furniture, metadata headers, social-media embeds, keyword lists: not answer text."""
     if _HEADER.match(sentence + " ") or _BOILERPLATE.search(sentence):
         return True
+    if _POST_SIGNATURE.search(sentence):
+        return not _DATED.search(sentence)
     without_urls = _URL.sub("", sentence)
     words = re.findall(r"[^\W_]+", without_urls)
     # A short line with no sentence punctuation and no figure is a label or a keyword.

@@ -158,6 +158,8 @@ def _combine(parts: list[str]) -> int | None:
         value = _word_value(part)
         if value is None:
             return None
+        if value < 10 and previous and (_word_value(previous) or 0) < 10:
+            return None  # "une une", "deux trois": two numbers, not one
         if part in ("vingt", "vingts") and previous == "quatre":
             current += 80 - 4
         elif value == 100:
@@ -212,14 +214,19 @@ def number_words(text: str) -> list[tuple[int, int, int]]:
 _DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u202f\u00a0.]\d{3})+(?![\w])|\d+")
 
 
-def numbers_in(text: str) -> set[int]:
-    """Every integer in `text`, written in digits or in words."""
-    values = {value for _, _, value in number_words(text)}
+def number_spans(text: str) -> list[tuple[int, int, int]]:
+    """Every integer in `text`, written in digits or in words: (start, end, value), in order."""
+    spans = list(number_words(text))
     for match in _DIGITS.finditer(text):
         digits = re.sub(r"\D", "", match.group(0))
         if digits and len(digits) <= 12:
-            values.add(int(digits))
-    return values
+            spans.append((match.start(), match.end(), int(digits)))
+    return sorted(spans)
+
+
+def numbers_in(text: str) -> set[int]:
+    """Every integer in `text`, written in digits or in words."""
+    return {value for _, _, value in number_spans(text)}
 
 
 def with_number_digits(text: str) -> str:

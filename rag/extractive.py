@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN, STOPWORDS_FRENCH
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.response.schema import Response
 from llama_index.core.llms import MockLLM
 from llama_index.core.response_synthesizers import BaseSynthesizer
@@ -22,6 +23,18 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType, TextN
 
 from index.reader import LoadedIndex, SentenceInfo
 from index.text import fold, numbers_in, with_number_digits
+from rag.answer_types import (
+    COUNT_MATCHED,
+    MONTHS,
+    UnitMatcher,
+    asked_unit,
+    asks_day,
+    asks_money,
+    counts_with_nouns,
+    days_in,
+    has_day,
+    has_money,
+)
 from rag.language import Language, detect_language, message
 from rag.ranker import (
     LearnedRanker,
@@ -65,15 +78,11 @@ _STOPWORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUT
     "times",
 }
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_MONTHS = (
-    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre"
-    "|décembre|decembre|january|february|march|april|may|june|july|august|september|october"
-    "|november|december"
-)
+_MONTHS = MONTHS
 _NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"  # 7/7/2022, a day
 _DATE = re.compile(
     rf"{_NUMERIC_DATE}|(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b"
-    r"|\b(?:19|20)\d\d\b",
+    rf"|\b(?:{_MONTHS})\s+\d{{1,2}},?\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
 _ASKS_WHO = re.compile(
@@ -87,9 +96,15 @@ _ASKS_WHERE = re.compile(
 _ASKS_COUNT = re.compile(
     r"\b(combien|nombre|how many|how much|hoeveel|aantal|number of)\b", re.IGNORECASE
 )
+_ASKS_AMOUNT = re.compile(
+    r"\b(quel(?:le)?s?\s+(?:est\s+le\s+)?(?:montant|prix|somme|coût)|how\s+(?:much|large|big|high)"
+    r"|what\s+(?:was\s+|is\s+)?(?:the\s+)?(?:amount|price|sum|cost)|hoe\s+(?:hoog|groot|veel)"
+    r"|welke?\s+(?:bedrag|prijs|boete))\b",
+    re.IGNORECASE,
+)
 _ASKS_DATE = re.compile(
     r"\b(quand|quelle date|quelle année|en quelle|when|what year|which year|what date|wanneer"
-    r"|welk jaar|welke datum|in welk)\b",
+    r"|welk jaar|welke datum|in welk|quel jour|which day|what day|welke dag)\b",
     re.IGNORECASE,
 )
 
@@ -129,8 +144,9 @@ _NAME = re.compile(
 
 
 def expected_answer(question: str) -> str | None:
-    """What kind of thing the question asks for: a person, a place, a count or a date."""
-    if _ASKS_COUNT.search(question):
+    """What kind of thing the question asks for: a person, a place, a count (an amount of
+    money among them) or a date."""
+    if _ASKS_COUNT.search(question) or (_ASKS_AMOUNT.search(question) and asks_money(question)):
         return "count"
     if _ASKS_DATE.search(question):
         return "date"
@@ -141,61 +157,42 @@ def expected_answer(question: str) -> str | None:
     return None
 
 
-_OCCURRENCES = {"fois", "times", "keer", "maal"}
-_OCCURRENCE_NOUNS = re.compile(
-    r"^(fois|reprises|utilisations?|usages?|consultations?|exploitations?|recherches?)$"
-)
-_UNIT = re.compile(r"\b(?:combien\s+(?:de|d['’])\s*|how\s+many\s+|hoeveel\s+)(\w+)", re.I)
-
-
-def _counted_units(sentence: str) -> list[str]:
-    """The word after each count in the sentence ("78 utilisations" -> "utilisations")."""
-    text = re.sub(r"^\s*\d{1,2}\)\s*", "", sentence)
-    units = [m.group(1).lower() for m in re.finditer(r"\d[\d\s]*\s+(?:de\s+)?(\w+)", text)]
-    units += [
-        m.group(1).lower()
-        for m in re.finditer(
-            r"(?:septante|huitante|nonante|vingt|cent|mille)[\w-]*\s+(\w+)", text, re.I
-        )
-    ]
-    return units
-
-
-_UNIT_STEMMER = Stemmer.Stemmer("french")
-
-
-def asked_unit(question: str) -> str | None:
-    """What a "how many" question counts: "combien de fois" -> "fois"."""
-    unit = _UNIT.search(question)
-    return fold(unit.group(1)) if unit else None
-
-
-def _same_unit(asked: str, counted: str) -> bool:
-    if asked in _OCCURRENCES:
-        return bool(_OCCURRENCE_NOUNS.match(counted))
-    stem = _UNIT_STEMMER.stemWord
-    return stem(fold(counted)) == stem(asked)
-
-
-def gives_answer_type(kind: str | None, sentence: str, question: str) -> float:
+def gives_answer_type(
+    kind: str | None,
+    sentence: str,
+    question: str,
+    units: UnitMatcher | None = None,
+    language: str = "fr",
+) -> float:
     """How well the sentence holds a thing of the asked kind that the question does not hold
     (0 to 1). A count must count what is asked ("combien de fois" wants uses or times, not
-    countries); a date precise to the month answers "when" better than a bare year."""
+    countries) and an amount asked must be money; a date precise to the month answers "when"
+    better than a bare year."""
     if kind == "count":
-        if not _counts(sentence) - _counts(question):
+        if asks_money(question):
+            return float(has_money(sentence))
+        asked = {count.value for count in counts_with_nouns(question)}
+        counts = [c for c in counts_with_nouns(sentence) if c.value not in asked]
+        if not counts:
             return 0.0
         unit = asked_unit(question)
         if unit is None:
             return 0.5  # a count, but of what the question does not say
-        return float(any(_same_unit(unit, counted) for counted in _counted_units(sentence)))
+        matcher = units or _STEM_ONLY
+        return matcher.strength(unit, language, (c.noun for c in counts if c.noun))
     if kind == "date":
         if _month_dates(sentence) - _month_dates(question):
+            return 1.0
+        if asks_day(question) and days_in(sentence) - days_in(question):
             return 1.0
         return 0.5 if _dates(sentence) - _dates(question) else 0.0
     if kind == "name":
         asked = fold(question)
         return float(any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence)))
     return 0.0
+
+
+_STEM_ONLY = UnitMatcher(None, 0.0)
 
 
 class SentenceScorer:
@@ -233,7 +230,9 @@ def _dates(text: str) -> set[str]:
     return {fold(m.group(0)) for m in _DATE.finditer(text)}
 
 
-_MONTH_DATE = re.compile(rf"{_NUMERIC_DATE}|\b(?:{_MONTHS})\s+(?:19|20)\d\d\b", re.IGNORECASE)
+_MONTH_DATE = re.compile(
+    rf"{_NUMERIC_DATE}|\b(?:{_MONTHS})\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d\d\b", re.IGNORECASE
+)
 
 
 def _month_dates(text: str) -> set[str]:
@@ -291,10 +290,19 @@ class ExtractiveSynthesizer(PassageSynthesizer):
     """Quotes one to three sentences with [n] markers; gives both sides when sources disagree
     on the figure or date asked; abstains, with the nearest passages, when evidence is weak."""
 
-    def __init__(self, index: LoadedIndex, settings: RagSettings) -> None:
+    def __init__(
+        self,
+        index: LoadedIndex,
+        settings: RagSettings,
+        embed_model: BaseEmbedding | None = None,
+    ) -> None:
         super().__init__()
         self.index = index
         self.settings = settings
+        self.units = UnitMatcher(
+            embed_model.get_query_embedding if embed_model is not None else None,
+            settings.unit_match_threshold,
+        )
         self.scorer = SentenceScorer(index)
         self.weights = dict(SENTENCE_WEIGHTS)
         self.ranker = LearnedRanker.load() if settings.sentence_ranker == "learned" else None
@@ -325,7 +333,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self, bundle: QueryBundle, question: str, language: Language, ranked: list[Candidate]
     ) -> Response:
         query_vector = np.asarray(bundle.embedding, dtype=np.float32)
-        return self.compose(question, query_vector, language, ranked)
+        return self.compose(
+            question, query_vector, language, ranked, retrieval_question=bundle.query_str
+        )
 
     def abstain(self, language: Language, ranked: list[Candidate], confidence: float) -> Response:
         """The honest "the documents don't say", with the nearest passages."""
@@ -379,7 +389,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             candidate.cosine = float(vectors[node_id] @ query_vector)
             candidate.terms = self.scorer.sentence_terms[node_id]
             candidate.lexical = self.scorer.coverage(query_terms, candidate.terms)
-            candidate.answer_type = float(gives_answer_type(kind, candidate.text, bundle.query_str))
+            candidate.answer_type = gives_answer_type(
+                kind, candidate.text, bundle.query_str, self.units, language
+            )
             candidate.novelty = (
                 len(candidate.terms - query_terms) / len(candidate.terms)
                 if candidate.terms
@@ -477,7 +489,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         return max((c.cosine + weight * c.lexical for c in leading), default=0.0)
 
     def compose(
-        self, question: str, query_vector: np.ndarray, language: Language, ranked: list[Candidate]
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        language: Language,
+        ranked: list[Candidate],
+        retrieval_question: str | None = None,
     ) -> Response:
         confidence = self.confidence(ranked, language)
         threshold = (
@@ -487,16 +504,20 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         )
         if not ranked or confidence < threshold:
             return self.abstain(language, ranked, confidence)
+        if self.settings.answer_type_gate and self._lacks_what_is_asked(
+            retrieval_question or question, language, ranked
+        ):
+            return self.abstain(language, ranked, confidence)
 
         ranked = self._answer_type_first(question, ranked)
         chosen = [ranked[0]]
         conflict = False
-        conflicting = self._conflicting(question, query_vector, ranked)
+        conflicting = self._conflicting(question, language, query_vector, ranked)
         if conflicting is not None:
             chosen.append(conflicting)
             conflict = True
         else:
-            neighbour = self._neighbour_with_answer(question, ranked[0], ranked)
+            neighbour = self._neighbour_with_answer(question, language, ranked[0], ranked)
             if neighbour is not None:
                 chosen.append(neighbour)
         budget = self.settings.max_answer_chars
@@ -523,6 +544,29 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             conflict=conflict,
         )
 
+    def _lacks_what_is_asked(
+        self, question: str, language: Language, ranked: list[Candidate]
+    ) -> bool:
+        """The question asks how many of something, an amount or a day, and no leading passage
+        (nor the best one's neighbour) gives it: the documents are about the subject but do not
+        say. Other questions are left to the confidence threshold."""
+        kind = expected_answer(question)
+        leading = ranked[: self.settings.answer_type_depth]
+        if kind == "count" and (asks_money(question) or asked_unit(question)):
+            if any(c.answer_type >= COUNT_MATCHED for c in leading):
+                return False
+        elif kind == "date" and asks_day(question):
+            if any(has_day(c.text) for c in leading):
+                return False
+        else:
+            return False
+        neighbour = self._neighbour_with_answer(question, language, ranked[0], ranked)
+        if neighbour is None:
+            return True
+        if kind == "count":
+            return neighbour.answer_type < COUNT_MATCHED
+        return not has_day(neighbour.text)
+
     def _answer_type_first(self, question: str, ranked: list[Candidate]) -> list[Candidate]:
         """A question asking for a name, a figure or a date is better answered by a close
         runner-up that holds one than by a best sentence that does not, and a full answer (a
@@ -542,7 +586,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         return [ranked[i], *ranked[:i], *ranked[i + 1 :]]
 
     def _neighbour_with_answer(
-        self, question: str, best: Candidate, ranked: list[Candidate]
+        self, question: str, language: Language, best: Candidate, ranked: list[Candidate]
     ) -> Candidate | None:
         """When the best sentence matches the question but lacks the kind of thing asked (a
         name, a figure, a date), the sentence just before or after often holds it."""
@@ -560,18 +604,19 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 continue
             info = siblings[j]
             text = self.index.sentence_text(info)
-            if gives_answer_type(kind, text, question):
+            value = gives_answer_type(kind, text, question, self.units, language)
+            if value:
                 return by_id.get(info.node_id) or Candidate(
                     info,
                     text,
                     score=best.score - 0.01,
-                    answer_type=1.0,
+                    answer_type=value,
                     terms=self.scorer.sentence_terms[info.node_id],
                 )
         return None
 
     def _conflicting(
-        self, question: str, query_vector: np.ndarray, ranked: list[Candidate]
+        self, question: str, language: Language, query_vector: np.ndarray, ranked: list[Candidate]
     ) -> Candidate | None:
         """When the question asks for a figure or a date: a sentence of another document about
         the same thing (close to the best sentence, naming what it names) that gives another
@@ -586,7 +631,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             return None
         best_values = extract(best.text)
         kind = expected_answer(question)
-        if not best_values or (kind == "count" and best.answer_type < 1):
+        if not best_values or (kind == "count" and best.answer_type < COUNT_MATCHED):
             return None  # only a count of what is asked can contradict another
         pool = {c.info.node_id: c for c in ranked[1:] if c.info.doc_id != best.info.doc_id}
         best_vector = self.index.sentence_vectors([best.info.node_id])[best.info.node_id]
@@ -617,7 +662,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             values = extract(candidate.text)
             if not values or values & best_values:
                 continue
-            if kind == "count" and gives_answer_type(kind, candidate.text, question) < 1:
+            if (
+                kind == "count"
+                and gives_answer_type(kind, candidate.text, question, self.units, language)
+                < COUNT_MATCHED
+            ):
                 continue
             if names and not any(n in fold(self._window(candidate.info)) for n in names):
                 continue

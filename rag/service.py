@@ -19,7 +19,7 @@ from llama_index.core.schema import QueryBundle
 from index.builder import Indexer, IndexReport
 from index.embeddings import build_embed_model, embedding_model_id
 from index.reader import LoadedIndex, open_index
-from index.store import BuildStore, IndexLayout, LocalBuildStore
+from index.store import RECIPE, BuildStore, IndexLayout, LocalBuildStore
 from rag.errors import IndexMissingError, QuestionError, StoreUnavailableError
 from rag.extractive import ExtractiveSynthesizer
 from rag.language import detect_language
@@ -149,7 +149,7 @@ class AnswerService:
     def _serve(self, index: LoadedIndex) -> _Serving:
         synthesizer = self._custom_synthesizer
         if synthesizer is None:
-            synthesizer = ExtractiveSynthesizer(index, self.settings)
+            synthesizer = ExtractiveSynthesizer(index, self.settings, self.embed_model)
             if self.settings.llm_base_url:
                 from rag.generative import GenerativeSynthesizer, build_llm
 
@@ -189,6 +189,13 @@ class AnswerService:
         except IndexMissingError:
             if not settings.auto_index:
                 raise
+            report = run_indexing(settings, progress=progress, embed_model=embed_model, store=store)
+            if on_auto_index:
+                on_auto_index(report)
+            index = open_index(store, model_id, settings.bm25_top_k)
+        if index.manifest.recipe != RECIPE and settings.auto_index:
+            # Built by an older version of the parser: bring it up to date (the embedding cache
+            # makes this cheap) rather than answer from stale sentence boundaries and flags.
             report = run_indexing(settings, progress=progress, embed_model=embed_model, store=store)
             if on_auto_index:
                 on_auto_index(report)

@@ -94,6 +94,19 @@ class RagSettings(BaseSettings):
         description="English and Dutch questions: the same, calibrated on their own, since "
         "their scores against French text run lower.",
     )
+    answer_type_gate: bool = Field(
+        True,
+        description="Abstain when the question asks how many of something, an amount of money "
+        "or a day, and none of the leading passages gives one.",
+    )
+    answer_type_depth: int = Field(
+        8, ge=1, le=100, description="Leading passages the answer-type gate looks at."
+    )
+    unit_match_threshold: float = Field(
+        1.2,
+        description="How far (in standard deviations of its similarity to common counted nouns) a "
+        "sentence's counted noun must stand out to count what the question counts.",
+    )
     sentence_ranker: Literal["learned", "weighted"] = Field(
         "learned",
         description="How answer sentences are ranked: the logistic model in rag/ranker.json "

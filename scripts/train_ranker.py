@@ -29,7 +29,7 @@ from rag.ranker import FEATURES, RANKER_PATH
 from rag.service import AnswerService
 from rag.settings import RagSettings
 
-L2_CHOICES = (1.0, 3.0, 10.0, 30.0, 100.0)
+L2_CHOICES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 FOLDS = 5
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from index.embeddings import embedding_model_id
 from index.reader import open_index
-from index.store import IndexLayout
+from index.store import RECIPE, IndexLayout
 from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, ModelMismatchError
 from rag.service import AnswerService, run_indexing
 from rag.settings import RagSettings
@@ -28,6 +28,21 @@ def test_unchanged_corpus_reindexes_with_zero_embeddings(warm_data_dir: Path) ->
     loaded = open_index(warm_data_dir, embedding_model_id(settings), 8)
     assert loaded.sentence_collection.count() == first.sentences
     assert loaded.chunk_store.client.count() == first.chunks
+
+
+def test_index_of_an_older_parser_is_brought_up_to_date_at_start(warm_data_dir: Path) -> None:
+    settings = settings_for(warm_data_dir)
+    first = run_indexing(settings)
+    manifest_path = IndexLayout(warm_data_dir).build_dir(first.build_id) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "recipe": "an-older-parser"}), "utf-8")
+    reports = []
+    service = AnswerService.start(settings, on_auto_index=reports.append)
+    assert [r.embedded for r in reports] == [0]  # re-parsed; every vector from the cache
+    assert service.index.manifest.build_id != first.build_id
+    assert service.index.manifest.recipe == RECIPE
+    AnswerService.start(settings, on_auto_index=reports.append)
+    assert len(reports) == 1  # the next start finds it current
 
 
 def test_changed_document_is_reembedded_and_removed_one_removed(

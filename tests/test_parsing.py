@@ -61,10 +61,12 @@ def test_page_furniture_is_not_answer_material() -> None:
     for line in [
         "Voir cette publication sur Instagram",
         "date 2022-03",
-        "— Hadrien Clouet (@HadrienClouet) November 20, 2023",
+        "— Hadrien Clouet (@HadrienClouet)",
         "https://t.co/iGidO5UMtR pic.twitter.com/dWwckfU4Xx",
         "Chronologie",
         "JE M'ABONNE AU JOURNAL JE FAIS UN DON",
     ]:
         assert is_boilerplate(line), line
     assert not is_boilerplate("Ce sont, au total, 78 utilisations du logiciel Clearview.")
+    # A post's signature says when it was posted, which a question may ask.
+    assert not is_boilerplate("— Hadrien Clouet (@HadrienClouet) November 20, 2023")

@@ -31,6 +31,10 @@ def test_articles_are_not_numbers() -> None:
     assert number_words("un groupe de travail et une enquête") == []
 
 
+def test_a_repeated_word_is_not_a_sum() -> None:
+    assert numbers_in("ainsi qu’une une manifestation festive") == set()  # a typo, not 2
+
+
 def test_digits_and_words_meet() -> None:
     assert 78 in numbers_in("Au total, septante-huit consultations")
     assert "78" in with_number_digits("Au total, septante-huit consultations")

