@@ -195,6 +195,32 @@ def gives_answer_type(
 _STEM_ONLY = UnitMatcher(None, 0.0)
 
 
+# "Où… et combien…?", "When… and how many…?": a question asking two things, split before the
+# second question word (Dutch "en", French "et", English "and").
+_WH = (
+    r"(?:quel\w*|lequel|laquelle|combien|quand|où|comment|pourquoi|qui|que|quoi|how|what|when"
+    r"|where|which|who|whom|whose|why|hoeveel|wanneer|waar\w*|welke?|wie|hoe|waarom|wat)\b"
+)
+_PART_BREAK = {
+    "fr": re.compile(rf",?\s+et\s+(?=(?:(?:à|a|dans|de|par|pour|en|sur)\s+)?{_WH})", re.I),
+    "en": re.compile(rf",?\s+and\s+(?=(?:(?:in|on|at|by|for|from|to|of)\s+)?{_WH})", re.I),
+    "nl": re.compile(rf",?\s+en\s+(?=(?:(?:in|op|door|voor|van|bij|met)\s+)?{_WH})", re.I),
+}
+PART_SENTENCES_MAX = 3
+PART_MARGIN = 0.03
+
+
+def question_parts(question: str, language: str) -> list[str]:
+    """The questions a question asks: one, or each part of "où… et combien…?"."""
+    splitter = _PART_BREAK.get(language)
+    if splitter is None:
+        return []
+    parts = [p.strip(" ,?") for p in splitter.split(question)]
+    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+        return []  # "Où et dans quelles circonstances…" asks one thing
+    return parts
+
+
 class SentenceScorer:
     """Scores sentences for a question: embedding similarity, idf-weighted term coverage
     (French stemming, numbers as digits), and the fused score of the chunk around them."""
@@ -299,10 +325,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         super().__init__()
         self.index = index
         self.settings = settings
-        self.units = UnitMatcher(
-            embed_model.get_query_embedding if embed_model is not None else None,
-            settings.unit_match_threshold,
-        )
+        self.embed = embed_model.get_query_embedding if embed_model is not None else None
+        self.units = UnitMatcher(self.embed, settings.unit_match_threshold)
         self.scorer = SentenceScorer(index)
         self.weights = dict(SENTENCE_WEIGHTS)
         self.ranker = LearnedRanker.load() if settings.sentence_ranker == "learned" else None
@@ -535,6 +559,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 continue
             chosen.append(candidate)
         if not conflict:
+            for part in question_parts(retrieval_question or question, language):
+                extra = self._answer_to_part(part, language, ranked, chosen)
+                if extra is not None:
+                    chosen.append(extra)
             chosen.sort(key=lambda c: (c.info.doc_id, c.info.start))
         return self.response_for(
             self._text(language, chosen, conflict),
@@ -543,6 +571,56 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             confidence=confidence,
             conflict=conflict,
         )
+
+    def _answer_to_part(
+        self, part: str, language: Language, ranked: list[Candidate], chosen: list[Candidate]
+    ) -> Candidate | None:
+        """For one part of a question that asks two things ("où… et combien…"): the sentence
+        that best answers that part alone, when none of those chosen answers it about as well.
+        Scored like a question of its own: similarity, term coverage, the kind of thing asked."""
+        if self.embed is None or len(chosen) >= PART_SENTENCES_MAX:
+            return None
+        kind = expected_answer(part)
+        if kind in ("count", "date") and any(
+            gives_answer_type(kind, c.text, part, self.units, language) >= COUNT_MATCHED
+            for c in chosen
+        ):
+            return None  # the figure or date this part asks is already quoted
+        vector = np.asarray(self.embed(part), dtype=np.float32)
+        pool = {c.info.node_id: c for c in ranked}
+        found = self.index.sentence_collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=min(self.settings.sentence_top_k or 8, len(self.index.sentences)),
+            include=[],
+        )
+        allowed = {c.info.doc_id for c in ranked}
+        for node_id in found["ids"][0]:
+            info = self.index.sentences.get(node_id)
+            if info and not info.boilerplate and info.doc_id in allowed and node_id not in pool:
+                pool[node_id] = Candidate(
+                    info,
+                    self.index.sentence_text(info),
+                    terms=self.scorer.sentence_terms[node_id],
+                )
+        vectors = self.index.sentence_vectors(list(pool))
+        terms = self.scorer.terms(part)
+        lexical = self.weights["lexical_fr" if language == "fr" else "lexical_other"]
+
+        def score(candidate: Candidate) -> float:
+            return (
+                float(vectors[candidate.info.node_id] @ vector)
+                + lexical * self.scorer.coverage(terms, candidate.terms)
+                + self.weights["answer_type"]
+                * gives_answer_type(kind, candidate.text, part, self.units, language)
+            )
+
+        best = max(pool.values(), key=lambda c: (score(c), c.info.node_id))
+        chosen_ids = {c.info.node_id for c in chosen}
+        if best.info.node_id in chosen_ids:
+            return None
+        if max(score(pool[i]) for i in chosen_ids if i in pool) >= score(best) - PART_MARGIN:
+            return None  # a chosen sentence answers this part about as well
+        return best
 
     def _lacks_what_is_asked(
         self, question: str, language: Language, ranked: list[Candidate]

@@ -14,6 +14,7 @@ from rag.answer_types import (
     has_day,
     has_money,
 )
+from rag.extractive import question_parts
 from rag.service import AnswerService
 
 
@@ -114,3 +115,41 @@ def test_a_figure_of_what_is_asked_is_quoted(
 ) -> None:
     answer = service.ask(question)
     assert not answer.abstained and any(figure in answer.answer for figure in figures)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "parts"),
+    [
+        (
+            "Où les policiers ont-ils testé Clearview, et combien de pays ont vu la démo ?",
+            "fr",
+            ["Où les policiers ont-ils testé Clearview", "combien de pays ont vu la démo"],
+        ),
+        (
+            "When was the report published and how many pages does it have?",
+            "en",
+            ["When was the report published", "how many pages does it have"],
+        ),
+        (
+            "Waar testten de agenten Clearview en hoeveel keer gebruikten ze het?",
+            "nl",
+            ["Waar testten de agenten Clearview", "hoeveel keer gebruikten ze het"],
+        ),
+        ("Où et dans quelles circonstances Briefcam a-t-il servi ?", "fr", []),
+        ("Pourquoi la police et la justice se disputent-elles ?", "fr", []),
+    ],
+)
+def test_a_question_asking_two_things_is_split(
+    question: str, language: str, parts: list[str]
+) -> None:
+    assert question_parts(question, language) == parts
+
+
+def test_each_part_of_a_two_part_question_is_answered(service: AnswerService) -> None:
+    answer = service.ask(
+        "Où les policiers belges ont-ils testé Clearview, et combien de pays ont vu la "
+        "démonstration ?"
+    )
+    assert not answer.abstained and len(answer.citations) == 2
+    assert "Europol" in answer.answer
+    assert "24 pays" in answer.answer or "vingt-quatre pays" in answer.answer
