@@ -184,6 +184,9 @@ class UnitMatcher:
         self.stemmer = Stemmer.Stemmer("french")
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self._background: np.ndarray | None = None
+        if embed is not None:  # at start-up, not on the first "how many" question
+            self._background = np.array([self._vector(f"nombre de {n}") for n in REFERENCE_NOUNS])
 
     def matches(self, unit: str, language: str, nouns: Iterable[str]) -> bool:
         return self.strength(unit, language, nouns) >= COUNT_MATCHED
@@ -205,7 +208,8 @@ class UnitMatcher:
         if self.embed is None:
             return 0.0
         asked = self._vector(_TEMPLATES.get(language, _TEMPLATES["en"]).format(unit))
-        background = np.array([self._vector(f"nombre de {n}") for n in REFERENCE_NOUNS]) @ asked
+        assert self._background is not None
+        background = self._background @ asked
         mean, spread = float(background.mean()), float(background.std()) or 1.0
         best = max((float(self._vector(f"nombre de {n}") @ asked) - mean) / spread for n in nouns)
         if best >= max(self.threshold, STANDS_FAR_OUT):
@@ -219,6 +223,7 @@ class UnitMatcher:
             vector = np.asarray(self.embed(text), dtype=np.float32)
             with self._lock:
                 if len(self._vectors) > 4096:
-                    self._vectors.clear()  # questions may bring endless units
+                    self._vectors.clear()  # questions may bring endless units; REFERENCE_NOUNS
+                    # live on in self._background
                 self._vectors[text] = vector
         return vector

@@ -10,7 +10,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import Stemmer
@@ -221,6 +221,18 @@ def question_parts(question: str, language: str) -> list[str]:
     return parts
 
 
+AbstainReason = Literal[
+    "weak_evidence", "not_in_sources", "figure_not_given", "amount_not_given", "day_not_given"
+]
+ABSTAIN_MESSAGES: dict[AbstainReason, str] = {
+    "weak_evidence": "abstain",
+    "not_in_sources": "abstain",
+    "figure_not_given": "abstain_figure",
+    "amount_not_given": "abstain_amount",
+    "day_not_given": "abstain_day",
+}
+
+
 class SentenceScorer:
     """Scores sentences for a question: embedding similarity, idf-weighted term coverage
     (French stemming, numbers as digits), and the fused score of the chunk around them."""
@@ -361,14 +373,27 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             question, query_vector, language, ranked, retrieval_question=bundle.query_str
         )
 
-    def abstain(self, language: Language, ranked: list[Candidate], confidence: float) -> Response:
-        """The honest "the documents don't say", with the nearest passages."""
+    def abstain(
+        self,
+        language: Language,
+        ranked: list[Candidate],
+        confidence: float,
+        reason: AbstainReason = "weak_evidence",
+    ) -> Response:
+        """The honest "the documents don't say" (or which figure, amount or day they don't
+        give), with the nearest passages."""
         nearest = ranked[:2]
         markers = " ".join(f"[{i}]" for i in range(1, len(nearest) + 1))
-        text = f"{message('abstain', language)} {message('nearest', language)} {markers}"
-        return self.response_for(
-            text.strip(), nearest, abstained=True, confidence=confidence, conflict=False
+        text = f"{message(ABSTAIN_MESSAGES[reason], language)} {message('nearest', language)}"
+        response = self.response_for(
+            f"{text} {markers}".strip(),
+            nearest,
+            abstained=True,
+            confidence=confidence,
+            conflict=False,
         )
+        response.metadata = {**(response.metadata or {}), "abstain_reason": reason}
+        return response
 
     def rank(
         self, bundle: QueryBundle, nodes: list[NodeWithScore], language: Language
@@ -528,10 +553,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         )
         if not ranked or confidence < threshold:
             return self.abstain(language, ranked, confidence)
-        if self.settings.answer_type_gate and self._lacks_what_is_asked(
+        missing = self.settings.answer_type_gate and self._lacks_what_is_asked(
             retrieval_question or question, language, ranked
-        ):
-            return self.abstain(language, ranked, confidence)
+        )
+        if missing:
+            return self.abstain(language, ranked, confidence, missing)
 
         ranked = self._answer_type_first(question, ranked)
         chosen = [ranked[0]]
@@ -624,26 +650,29 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     def _lacks_what_is_asked(
         self, question: str, language: Language, ranked: list[Candidate]
-    ) -> bool:
+    ) -> AbstainReason | None:
         """The question asks how many of something, an amount or a day, and no leading passage
         (nor the best one's neighbour) gives it: the documents are about the subject but do not
         say. Other questions are left to the confidence threshold."""
         kind = expected_answer(question)
         leading = ranked[: self.settings.answer_type_depth]
+        reason: AbstainReason
         if kind == "count" and (asks_money(question) or asked_unit(question)):
             if any(c.answer_type >= COUNT_MATCHED for c in leading):
-                return False
+                return None
+            reason = "amount_not_given" if asks_money(question) else "figure_not_given"
         elif kind == "date" and asks_day(question):
             if any(has_day(c.text) for c in leading):
-                return False
+                return None
+            reason = "day_not_given"
         else:
-            return False
+            return None
         neighbour = self._neighbour_with_answer(question, language, ranked[0], ranked)
-        if neighbour is None:
-            return True
-        if kind == "count":
-            return neighbour.answer_type < COUNT_MATCHED
-        return not has_day(neighbour.text)
+        if neighbour is not None and (
+            neighbour.answer_type >= COUNT_MATCHED if kind == "count" else has_day(neighbour.text)
+        ):
+            return None
+        return reason
 
     def _answer_type_first(self, question: str, ranked: list[Candidate]) -> list[Candidate]:
         """A question asking for a name, a figure or a date is better answered by a close

@@ -121,7 +121,9 @@ class GenerativeSynthesizer(PassageSynthesizer):
         self, text: str, language: Language, sources: list[Candidate], fallback: Response
     ) -> Response:
         if NOT_IN_DOCUMENTS in text:
-            return self.extractive.abstain(language, sources, confidence=_confidence(fallback))
+            return self.extractive.abstain(
+                language, sources, confidence=_confidence(fallback), reason="not_in_sources"
+            )
         warnings = []
         cited = [int(m) for m in _MARKER.findall(text)]
         invalid = sorted({n for n in cited if not 1 <= n <= len(sources)})

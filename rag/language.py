@@ -191,6 +191,21 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The documents don't say.",
         "nl": "De documenten zeggen hier niets over.",
     },
+    "abstain_figure": {
+        "fr": "Les documents ne donnent pas ce chiffre.",
+        "en": "The documents don't give that figure.",
+        "nl": "De documenten geven dat aantal niet.",
+    },
+    "abstain_amount": {
+        "fr": "Les documents ne donnent pas ce montant.",
+        "en": "The documents don't give that amount.",
+        "nl": "De documenten noemen dat bedrag niet.",
+    },
+    "abstain_day": {
+        "fr": "Les documents ne donnent pas cette date.",
+        "en": "The documents don't give that date.",
+        "nl": "De documenten geven die datum niet.",
+    },
     "nearest": {
         "fr": "Passages les plus proches :",
         "en": "Nearest passages:",

@@ -30,6 +30,21 @@ class Answer(BaseModel):
     question: str
     answer: str
     abstained: bool
+    abstain_reason: (
+        Literal[
+            "weak_evidence",
+            "not_in_sources",
+            "figure_not_given",
+            "amount_not_given",
+            "day_not_given",
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Why it abstained: the evidence is weak; the LLM found no answer in the "
+        "sources (generative mode); or the documents are about the subject but do not give "
+        "the figure, amount or day asked.",
+    )
     mode: Literal["extractive", "generative"] = "extractive"
     language: Literal["fr", "en", "nl"]
     citations: list[Citation]

@@ -330,6 +330,7 @@ class AnswerService:
             question=question,
             answer=str(response.response),
             abstained=bool(meta.get("abstained")),
+            abstain_reason=meta.get("abstain_reason") if meta.get("abstained") else None,
             mode=meta.get("mode", "extractive"),
             standalone_question=retrieval_question if retrieval_question != question else None,
             warnings=list(meta.get("warnings", [])),

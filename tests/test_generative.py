@@ -81,6 +81,7 @@ def test_not_in_the_documents(generative: AnswerService, fake: FakeLLM) -> None:
     fake.mode = "not_in_docs"
     answer = generative.ask(QUESTION)
     assert answer.abstained and answer.answer.startswith("The documents don't say.")
+    assert answer.abstain_reason == "not_in_sources"
 
 
 @pytest.mark.parametrize(
