@@ -119,6 +119,11 @@ def run_indexing(
         ) from exc
 
 
+STALE_INDEX_NOTICE = (
+    "The index was built by an older version of this program; run `rag index` to update it."
+)
+
+
 @dataclass(frozen=True)
 class _Serving:
     """One index build with the retriever and synthesizer over it, swapped as a whole."""
@@ -126,6 +131,7 @@ class _Serving:
     index: LoadedIndex
     synthesizer: BaseSynthesizer
     engine: RetrieverQueryEngine
+    notices: tuple[str, ...] = ()  # added to every answer's warnings
 
 
 class AnswerService:
@@ -160,7 +166,8 @@ class AnswerService:
             retriever=HybridRetriever(index, self.embed_model, self.settings),
             response_synthesizer=synthesizer,
         )
-        return _Serving(index, synthesizer, engine)
+        notices = (STALE_INDEX_NOTICE,) if index.manifest.recipe != RECIPE else ()
+        return _Serving(index, synthesizer, engine, notices)
 
     @property
     def index(self) -> LoadedIndex:
@@ -180,7 +187,12 @@ class AnswerService:
         settings: RagSettings,
         progress: Progress | None = None,
         on_auto_index: Callable[[IndexReport], None] | None = None,
+        update_stale: bool = False,
     ) -> AnswerService:
+        """Load the model and the current build (building it on first use when auto_index).
+        A build made by an older version of the parser still answers, each answer saying so;
+        `update_stale` rebuilds it first (from the embedding cache), as `rag eval` does so as to
+        measure the current code. Replicas never rebuild on their own."""
         embed_model = build_embed_model(settings)
         model_id = embedding_model_id(settings)
         store = make_store(settings)
@@ -193,9 +205,7 @@ class AnswerService:
             if on_auto_index:
                 on_auto_index(report)
             index = open_index(store, model_id, settings.bm25_top_k)
-        if index.manifest.recipe != RECIPE and settings.auto_index:
-            # Built by an older version of the parser: bring it up to date (the embedding cache
-            # makes this cheap) rather than answer from stale sentence boundaries and flags.
+        if index.manifest.recipe != RECIPE and update_stale:
             report = run_indexing(settings, progress=progress, embed_model=embed_model, store=store)
             if on_auto_index:
                 on_auto_index(report)
@@ -333,7 +343,7 @@ class AnswerService:
             abstain_reason=meta.get("abstain_reason") if meta.get("abstained") else None,
             mode=meta.get("mode", "extractive"),
             standalone_question=retrieval_question if retrieval_question != question else None,
-            warnings=list(meta.get("warnings", [])),
+            warnings=[*meta.get("warnings", []), *serving.notices],
             language=language,
             citations=citations,
             conflict=bool(meta.get("conflict")),

@@ -8,12 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from index.embeddings import embedding_model_id
 from index.reader import open_index
 from index.store import RECIPE, IndexLayout
+from rag.cli import app
 from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, ModelMismatchError
-from rag.service import AnswerService, run_indexing
+from rag.service import STALE_INDEX_NOTICE, AnswerService, run_indexing
 from rag.settings import RagSettings
 from tests.conftest import ROOT, env_for, settings_for
 
@@ -30,19 +32,27 @@ def test_unchanged_corpus_reindexes_with_zero_embeddings(warm_data_dir: Path) ->
     assert loaded.chunk_store.client.count() == first.chunks
 
 
-def test_index_of_an_older_parser_is_brought_up_to_date_at_start(warm_data_dir: Path) -> None:
+def test_index_of_an_older_parser_answers_with_a_notice_until_updated(warm_data_dir: Path) -> None:
     settings = settings_for(warm_data_dir)
     first = run_indexing(settings)
     manifest_path = IndexLayout(warm_data_dir).build_dir(first.build_id) / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest_path.write_text(json.dumps({**manifest, "recipe": "an-older-parser"}), "utf-8")
     reports = []
-    service = AnswerService.start(settings, on_auto_index=reports.append)
+    # It still answers (a replica never rebuilds on its own), and says so.
+    stale = AnswerService.start(settings, on_auto_index=reports.append)
+    assert not reports and stale.index.manifest.build_id == first.build_id
+    answer = stale.ask("Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?")
+    assert STALE_INDEX_NOTICE in answer.warnings
+    printed = CliRunner().invoke(app, ["ask", "Clearview ?"], env=env_for(settings))
+    assert printed.exit_code == 0 and "rag index" in printed.stderr
+    # As `rag eval` does, to measure the current code:
+    service = AnswerService.start(settings, on_auto_index=reports.append, update_stale=True)
     assert [r.embedded for r in reports] == [0]  # re-parsed; every vector from the cache
     assert service.index.manifest.build_id != first.build_id
     assert service.index.manifest.recipe == RECIPE
-    AnswerService.start(settings, on_auto_index=reports.append)
-    assert len(reports) == 1  # the next start finds it current
+    answer = service.ask("Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?")
+    assert STALE_INDEX_NOTICE not in answer.warnings
 
 
 def test_changed_document_is_reembedded_and_removed_one_removed(
