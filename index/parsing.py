@@ -16,6 +16,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import TextNode
 
 from index.documents import SourceDocument
+from index.terms import joined, stemmed_terms
 from index.text import number_words
 
 _HEADER = re.compile(r"^\s*date \d{4}(?:-\d{2}){0,2}\s+")
@@ -201,6 +202,7 @@ def sentence_nodes(document: SourceDocument, sentences: list[Sentence]) -> list[
                 "boilerplate": s.boilerplate,
                 "is_question": s.is_question,
                 "section": s.section,
+                "terms": joined(stemmed_terms(s.text)),
             },
         )
         for s in sentences

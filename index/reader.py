@@ -33,6 +33,7 @@ class SentenceInfo:
     boilerplate: bool
     is_question: bool
     section: str = ""
+    terms: str | None = None  # stemmed terms, space-separated (index.terms); None in old builds
 
 
 @dataclass
@@ -115,6 +116,7 @@ def _open(store: BuildStore, model_id: str, bm25_top_k: int) -> LoadedIndex:
             boilerplate=bool(meta["boilerplate"]),
             is_question=bool(meta["is_question"]),
             section=str(meta.get("section") or ""),
+            terms=meta.get("terms"),  # type: ignore[arg-type]
         )
         sentences[node_id] = info
         by_doc[info.doc_id].append(info)

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN, STOPWORDS_FRENCH
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.response.schema import Response
 from llama_index.core.llms import MockLLM
@@ -22,7 +20,8 @@ from llama_index.core.response_synthesizers import BaseSynthesizer
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType, TextNode
 
 from index.reader import LoadedIndex, SentenceInfo
-from index.text import fold, numbers_in, with_number_digits
+from index.terms import stemmed_terms
+from index.text import fold, numbers_in
 from rag.answer_types import (
     COUNT_MATCHED,
     MONTHS,
@@ -46,37 +45,6 @@ from rag.ranker import (
 )
 from rag.settings import RagSettings
 
-_STOPWORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUTCH)} | {
-    "combien",
-    "quand",
-    "quel",
-    "quelle",
-    "quels",
-    "quelles",
-    "pourquoi",
-    "comment",
-    "fois",
-    "hoeveel",
-    "wanneer",
-    "welke",
-    "waarom",
-    "how",
-    "many",
-    "much",
-    "when",
-    "which",
-    "what",
-    "who",
-    "qui",
-    "wie",
-    "wat",
-    "t",
-    "selon",
-    "according",
-    "volgens",
-    "keer",
-    "times",
-}
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _MONTHS = MONTHS
 _NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"  # 7/7/2022, a day
@@ -239,10 +207,12 @@ class SentenceScorer:
 
     def __init__(self, index: LoadedIndex) -> None:
         self.index = index
-        self.stemmer = Stemmer.Stemmer("french")
-        # Each sentence's terms, computed once: the idf below and every query's scoring use them.
+        # Each sentence's terms, stored with the build (computed here for a build without
+        # them): the idf below and every query's scoring use them.
         self.sentence_terms = {
-            node_id: self.terms(index.sentence_text(info))
+            node_id: set(info.terms.split())
+            if info.terms is not None
+            else self.terms(index.sentence_text(info))
             for node_id, info in index.sentences.items()
         }
         df: Counter[str] = Counter()
@@ -252,10 +222,9 @@ class SentenceScorer:
         self.idf = {t: math.log(1 + total / n) for t, n in df.items()}
         self.unknown_idf = math.log(1 + total)
 
-    def terms(self, text: str) -> set[str]:
-        tokens = _TOKEN.findall(fold(with_number_digits(text)))  # fold once, not per token
-        kept = [t for t in tokens if t not in _STOPWORDS and (len(t) > 1 or t.isdigit())]
-        return set(self.stemmer.stemWords(kept))
+    @staticmethod
+    def terms(text: str) -> set[str]:
+        return stemmed_terms(text)
 
     def coverage(self, query_terms: set[str], sentence_terms: set[str]) -> float:
         if not query_terms:

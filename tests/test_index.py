@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import shutil
@@ -13,8 +14,10 @@ from typer.testing import CliRunner
 from index.embeddings import embedding_model_id
 from index.reader import open_index
 from index.store import RECIPE, IndexLayout
+from index.terms import joined, stemmed_terms
 from rag.cli import app
 from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, ModelMismatchError
+from rag.extractive import SentenceScorer
 from rag.service import STALE_INDEX_NOTICE, AnswerService, run_indexing
 from rag.settings import RagSettings
 from tests.conftest import ROOT, env_for, settings_for
@@ -53,6 +56,21 @@ def test_index_of_an_older_parser_answers_with_a_notice_until_updated(warm_data_
     assert service.index.manifest.recipe == RECIPE
     answer = service.ask("Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?")
     assert STALE_INDEX_NOTICE not in answer.warnings
+
+
+def test_sentence_terms_are_stored_with_the_build(service: AnswerService) -> None:
+    sentences = service.index.sentences.values()
+    assert all(
+        info.terms == joined(stemmed_terms(service.index.sentence_text(info))) for info in sentences
+    )
+    # A build written before terms were stored: the same terms, computed at start-up.
+    old = dataclasses.replace(
+        service.index,
+        sentences={
+            k: dataclasses.replace(v, terms=None) for k, v in service.index.sentences.items()
+        },
+    )
+    assert SentenceScorer(old).sentence_terms == service.synthesizer.scorer.sentence_terms
 
 
 def test_changed_document_is_reembedded_and_removed_one_removed(
