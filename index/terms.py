@@ -28,6 +28,10 @@ def _stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
 def stemmed_terms(text: str) -> set[str]:
     tokens = _TOKEN.findall(fold(with_number_digits(text)))  # fold once, not per token
     kept = [t for t in tokens if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]

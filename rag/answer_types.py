@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import Stemmer
 from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN, STOPWORDS_FRENCH
 
+from index.terms import stem
 from index.text import fold, number_spans
 
 MONTHS = (
@@ -181,7 +181,6 @@ class UnitMatcher:
     def __init__(self, embed: Callable[[str], list[float]] | None, threshold: float) -> None:
         self.embed = embed
         self.threshold = threshold
-        self.stemmer = Stemmer.Stemmer("french")
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._background: np.ndarray | None = None
@@ -202,7 +201,6 @@ class UnitMatcher:
         head = unit.split()[-1]
         if head in _OCCURRENCE_UNITS:
             return float(any(_OCCURRENCE_NOUNS.match(n) for n in nouns))
-        stem = self.stemmer.stemWord
         if any(stem(n) == stem(head) for n in nouns):
             return 1.0
         if self.embed is None:
