@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
-import Stemmer
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import TextNode
 from llama_index.retrievers.bm25 import BM25Retriever
 
 from index.documents import SourceDocument
+from index.terms import ThreadLocalStemmer
 from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, ModelMismatchError
 
 FORMAT_VERSION = 1
@@ -327,7 +327,7 @@ class LocalBuildStore(BuildStore):
         path = self.layout.build_dir(build_id) / "bm25"
         bm25 = BM25Retriever.from_persist_dir(str(path), show_progress=False)
         # from_persist_dir forgets the stemmer (it defaults to English): restore French.
-        bm25.stemmer = Stemmer.Stemmer("french")
+        bm25.stemmer = ThreadLocalStemmer()  # type: ignore[assignment]
         return bm25
 
     def verify(self, build_id: str) -> None:
@@ -346,7 +346,7 @@ class LocalBuildStore(BuildStore):
 def french_bm25(nodes: Sequence[TextNode], top_k: int) -> BM25Retriever:
     return BM25Retriever.from_defaults(
         nodes=list(nodes),
-        stemmer=Stemmer.Stemmer("french"),
+        stemmer=ThreadLocalStemmer(),  # type: ignore[arg-type]
         language="french",
         similarity_top_k=max(1, min(top_k, len(nodes))),
     )

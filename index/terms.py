@@ -28,6 +28,14 @@ def _stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
+class ThreadLocalStemmer:
+    """The French stemmer as bm25s calls it (`stemWords`), one PyStemmer object per thread:
+    the HTTP server retrieves from many threads at once."""
+
+    def stemWords(self, words: list[str]) -> list[str]:  # the name bm25s calls
+        return _stemmer().stemWords(words)
+
+
 def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 

@@ -1,5 +1,11 @@
-import pytest
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+import Stemmer
+
+from index import terms
+from index.terms import ThreadLocalStemmer
 from index.text import fold, number_words, numbers_in, with_number_digits
 from rag.language import detect_language
 
@@ -58,3 +64,18 @@ def test_fold_unifies_case_accents_and_apostrophes() -> None:
 )
 def test_language_detection(question: str, language: str) -> None:
     assert detect_language(question) == language
+
+
+def test_each_thread_stems_with_its_own_stemmer() -> None:
+    words = ["utilisations", "policiers", "reconnaissance", "caméras"]
+    expected = Stemmer.Stemmer("french").stemWords(words)
+    barrier = threading.Barrier(4)
+
+    def stem_in_thread() -> tuple[int, list[str]]:
+        barrier.wait()  # all four alive at once, so no thread's stemmer can be reused
+        return id(terms._stemmer()), ThreadLocalStemmer().stemWords(words)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: stem_in_thread(), range(4)))
+    assert len({stemmer for stemmer, _ in results}) == 4
+    assert all(stems == expected for _, stems in results)
