@@ -46,11 +46,10 @@ from rag.ranker import (
 from rag.settings import RagSettings
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_MONTHS = MONTHS
 _NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"  # 7/7/2022, a day
 _DATE = re.compile(
-    rf"{_NUMERIC_DATE}|(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{_MONTHS})\s+(?:19|20)\d\d\b"
-    rf"|\b(?:{_MONTHS})\s+\d{{1,2}},?\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b",
+    rf"{_NUMERIC_DATE}|(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{MONTHS})\s+(?:19|20)\d\d\b"
+    rf"|\b(?:{MONTHS})\s+\d{{1,2}},?\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
 _ASKS_WHO = re.compile(
@@ -238,7 +237,7 @@ def _dates(text: str) -> set[str]:
 
 
 _MONTH_DATE = re.compile(
-    rf"{_NUMERIC_DATE}|\b(?:{_MONTHS})\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d\d\b", re.IGNORECASE
+    rf"{_NUMERIC_DATE}|\b(?:{MONTHS})\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d\d\b", re.IGNORECASE
 )
 
 
@@ -250,7 +249,7 @@ def _month_dates(text: str) -> set[str]:
 def _counts(text: str) -> set[int]:
     text = re.sub(r"^\s*\d{1,2}\)\s*", "", text)  # "2) ..." numbers a list item, counts nothing
     years = {int(y) for y in re.findall(r"\b(?:19|20)\d\d\b", text)}
-    days = {int(d) for d in re.findall(rf"\b(\d{{1,2}})(?:er)?\s+(?:{_MONTHS})", text, re.I)}
+    days = {int(d) for d in re.findall(rf"\b(\d{{1,2}})(?:er)?\s+(?:{MONTHS})", text, re.I)}
     return numbers_in(text) - years - days
 
 
