@@ -12,7 +12,10 @@ from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN, STOPWORDS_FRENCH
 
 from index.text import fold, with_number_digits
 
-STOPWORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUTCH)} | {
+# The stop words of the three languages, folded.
+FUNCTION_WORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUTCH)}
+# For term coverage, also the question words and counting words every question shares.
+STOPWORDS = FUNCTION_WORDS | {
     "combien", "quand", "quel", "quelle", "quels", "quelles", "pourquoi", "comment", "fois",
     "hoeveel", "wanneer", "welke", "waarom", "how", "many", "much", "when", "which", "what",
     "who", "qui", "wie", "wat", "t", "selon", "according", "volgens", "keer", "times",

@@ -13,11 +13,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN, STOPWORDS_FRENCH
 
-from index.terms import stem
+from index.terms import FUNCTION_WORDS, stem
 from index.text import fold, number_spans
 
 MONTHS = (
@@ -25,8 +25,7 @@ MONTHS = (
     "|décembre|decembre|january|february|march|april|may|june|july|august|september|october"
     "|november|december"
 )
-_FUNCTION_WORDS = {fold(w) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *STOPWORDS_DUTCH)}
-_NOT_COUNTED = _FUNCTION_WORDS | set(fold(MONTHS).split("|"))
+_NOT_COUNTED = FUNCTION_WORDS | set(fold(MONTHS).split("|"))
 # Words that qualify what is counted without saying what it is ("d'autres territoires").
 _QUALIFIERS = (
     "autres", "other", "andere", "nouveaux", "nouvelles", "premiers", "premieres", "premières",
@@ -74,9 +73,9 @@ _ASKS_DAY = re.compile(
     r"|welke datum|welke dag|op welke datum)\b",
     re.IGNORECASE,
 )
-_NUMERIC_DAY = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"
+NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"  # 7/7/2022, a day
 _DAY = re.compile(
-    rf"{_NUMERIC_DAY}|\b\d{{1,2}}(?:er)?\s+(?:{MONTHS})\b|\b(?:{MONTHS})\s+\d{{1,2}}\b",
+    rf"{NUMERIC_DATE}|\b\d{{1,2}}(?:er)?\s+(?:{MONTHS})\b|\b(?:{MONTHS})\s+\d{{1,2}}\b",
     re.IGNORECASE,
 )
 
@@ -133,6 +132,12 @@ def counts_with_nouns(text: str) -> list[Count]:
     return found
 
 
+def count_values(text: str) -> set[int]:
+    """The values of the counts in `text` (see counts_with_nouns)."""
+    return {count.value for count in counts_with_nouns(text)}
+
+
+@lru_cache(maxsize=512)  # asked of the same question for every candidate sentence
 def asked_unit(question: str) -> str | None:
     """What a "how many" question counts: "combien de fois" -> "fois", "how many surveillance
     cameras" -> "surveillance cameras" (English and Dutch put adjectives first, so up to two
@@ -144,13 +149,14 @@ def asked_unit(question: str) -> str | None:
     words: list[str] = []
     for match in _WORD.finditer(question, trigger.end()):
         word = fold(match.group(0))
-        if word in _FUNCTION_WORDS or len(words) == most:
+        if word in FUNCTION_WORDS or len(words) == most:
             break
         if word not in _QUALIFIERS:
             words.append(word)
     return " ".join(words) or None
 
 
+@lru_cache(maxsize=512)
 def asks_money(question: str) -> bool:
     return bool(_ASKS_MONEY.search(question))
 

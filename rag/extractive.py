@@ -10,6 +10,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -21,14 +22,16 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType, TextN
 
 from index.reader import LoadedIndex, SentenceInfo
 from index.terms import stemmed_terms
-from index.text import fold, numbers_in
+from index.text import fold
 from rag.answer_types import (
     COUNT_MATCHED,
     MONTHS,
+    NUMERIC_DATE,
     UnitMatcher,
     asked_unit,
     asks_day,
     asks_money,
+    count_values,
     counts_with_nouns,
     days_in,
     has_day,
@@ -46,9 +49,8 @@ from rag.ranker import (
 from rag.settings import RagSettings
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_NUMERIC_DATE = r"\b\d{1,2}/\d{1,2}/(?:19|20)\d\d(?!\d)"  # 7/7/2022, a day
 _DATE = re.compile(
-    rf"{_NUMERIC_DATE}|(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{MONTHS})\s+(?:19|20)\d\d\b"
+    rf"{NUMERIC_DATE}|(?:\b\d{{1,2}}(?:er)?\s+)?\b(?:{MONTHS})\s+(?:19|20)\d\d\b"
     rf"|\b(?:{MONTHS})\s+\d{{1,2}},?\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
@@ -124,6 +126,11 @@ def expected_answer(question: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=512)  # asked of the same question for every candidate sentence
+def _question_counts(question: str) -> frozenset[int]:
+    return frozenset(count_values(question))
+
+
 def gives_answer_type(
     kind: str | None,
     sentence: str,
@@ -138,7 +145,7 @@ def gives_answer_type(
     if kind == "count":
         if asks_money(question):
             return float(has_money(sentence))
-        asked = {count.value for count in counts_with_nouns(question)}
+        asked = _question_counts(question)
         counts = [c for c in counts_with_nouns(sentence) if c.value not in asked]
         if not counts:
             return 0.0
@@ -237,20 +244,13 @@ def _dates(text: str) -> set[str]:
 
 
 _MONTH_DATE = re.compile(
-    rf"{_NUMERIC_DATE}|\b(?:{MONTHS})\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d\d\b", re.IGNORECASE
+    rf"{NUMERIC_DATE}|\b(?:{MONTHS})\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d\d\b", re.IGNORECASE
 )
 
 
 def _month_dates(text: str) -> set[str]:
     """Dates precise to the month ("octobre 2019"): a bare year is too coarse to contradict."""
     return {fold(m.group(0)) for m in _MONTH_DATE.finditer(text)}
-
-
-def _counts(text: str) -> set[int]:
-    text = re.sub(r"^\s*\d{1,2}\)\s*", "", text)  # "2) ..." numbers a list item, counts nothing
-    years = {int(y) for y in re.findall(r"\b(?:19|20)\d\d\b", text)}
-    days = {int(d) for d in re.findall(rf"\b(\d{{1,2}})(?:er)?\s+(?:{MONTHS})", text, re.I)}
-    return numbers_in(text) - years - days
 
 
 class PassageSynthesizer(BaseSynthesizer):
@@ -600,21 +600,21 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         terms = self.scorer.terms(part)
         lexical = self.weights["lexical_fr" if language == "fr" else "lexical_other"]
 
-        def score(candidate: Candidate) -> float:
-            return (
-                float(vectors[candidate.info.node_id] @ vector)
-                + lexical * self.scorer.coverage(terms, candidate.terms)
-                + self.weights["answer_type"]
-                * gives_answer_type(kind, candidate.text, part, self.units, language)
-            )
-
-        best = max(pool.values(), key=lambda c: (score(c), c.info.node_id))
+        scores = {
+            node_id: float(vectors[node_id] @ vector)
+            + lexical * self.scorer.coverage(terms, candidate.terms)
+            + self.weights["answer_type"]
+            * gives_answer_type(kind, candidate.text, part, self.units, language)
+            for node_id, candidate in pool.items()
+        }
+        best = max(pool, key=lambda node_id: (scores[node_id], node_id))
         chosen_ids = {c.info.node_id for c in chosen}
-        if best.info.node_id in chosen_ids:
+        if best in chosen_ids:
             return None
-        if max(score(pool[i]) for i in chosen_ids if i in pool) >= score(best) - PART_MARGIN:
+        answered = max((scores[i] for i in chosen_ids if i in scores), default=float("-inf"))
+        if answered >= scores[best] - PART_MARGIN:
             return None  # a chosen sentence answers this part about as well
-        return best
+        return pool[best]
 
     def _lacks_what_is_asked(
         self, question: str, language: Language, ranked: list[Candidate]
@@ -698,7 +698,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         figure or date. Looked for among the candidates and the best sentence's neighbours."""
         best = ranked[0]
         extract = (
-            _counts
+            count_values
             if _ASKS_COUNT.search(question)
             else (_month_dates if _ASKS_DATE.search(question) else None)
         )
