@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -42,9 +42,11 @@ from rag.ranker import (
     LearnedRanker,
     QuestionProfile,
     Signals,
+    asks_person,
     features,
     has_negation,
     names_a_person,
+    people_named,
 )
 from rag.settings import RagSettings
 
@@ -59,6 +61,11 @@ _ASKS_WHO = re.compile(
     r"|wie|welke (?:minister|persoon|politicus))\b",
     re.IGNORECASE,
 )
+# "Quels ministres…", "which MPs…", "welke parlementsleden…": several people are asked.
+_ASKS_SEVERAL = re.compile(
+    r"\b(?:quel(?:le)?s|(?:which|welke)\s+(?:[\w-]+\s+){0,2}[\w-]{2,}(?:s|en))\b", re.IGNORECASE
+)
+NAMES_FOR_A_LIST = 3  # people named who fully answer a question asking for several
 _ASKS_WHERE = re.compile(
     r"\b(où|where|waar|dans quelle ville|in which city|in welke stad)\b", re.IGNORECASE
 )
@@ -76,6 +83,40 @@ _ASKS_DATE = re.compile(
     r"|welk jaar|welke datum|in welk|quel jour|which day|what day|welke dag)\b",
     re.IGNORECASE,
 )
+
+_ASKS_WHY = re.compile(
+    r"\b(pourquoi|pour quelle raison|en quoi|why|for what reason|waarom|om welke reden)\b",
+    re.IGNORECASE,
+)
+# Words that give a reason ("car", "faute de", "étant donné"), in the corpus's language and
+# the other two, since a user's own documents may be English or Dutch.
+_GIVES_REASON = re.compile(
+    r"\b(car|parce qu|puisqu|faute d|en raison d|à cause d|du fait d|étant donné|vu que"
+    r"|dans la mesure où|c['’]est pourquoi|because|due to|owing to|as a result of|omdat|doordat"
+    r"|vanwege|wegens)",
+    re.IGNORECASE,
+)
+
+
+# Quotation marks. Sources also close with “ or open and close with ", so where a sentence has
+# no ”, its “ (like ") opens and closes in turn.
+_QUOTE_MARK = re.compile(r"[“”«»\"]")
+QUOTE_CONTINUATION_MAX = 2  # sentences a short quotation may run on for
+QUOTE_CONTINUATION_CHARS = 200
+
+
+def leaves_quote_open(sentence: str) -> bool:
+    """The sentence ends inside a quotation: its last mark opens one, with words after it
+    ("Briefcam permet “de traquer une personne… pull.")."""
+    marks = [m for m in _QUOTE_MARK.finditer(sentence)]
+    if not marks:
+        return False
+    last = marks[-1].group()
+    if last in "”»" or not re.search(r"\w\W+\w", sentence[marks[-1].end() :]):
+        return False
+    if last == '"' or (last == "“" and "”" not in sentence):
+        return sum(m.group() == last for m in marks) % 2 == 1
+    return True
 
 
 # How a sentence's score is made: embedding cosine + these times the other signals.
@@ -114,12 +155,14 @@ _NAME = re.compile(
 
 def expected_answer(question: str) -> str | None:
     """What kind of thing the question asks for: a person, a place, a count (an amount of
-    money among them) or a date."""
+    money among them), a date or a reason."""
     if _ASKS_COUNT.search(question) or (_ASKS_AMOUNT.search(question) and asks_money(question)):
         return "count"
     if _ASKS_DATE.search(question):
         return "date"
-    if _ASKS_WHO.search(question):
+    if _ASKS_WHY.search(question):
+        return "reason"
+    if _ASKS_WHO.search(question) or asks_person(question):
         return "name"
     if _ASKS_WHERE.search(question):
         return "name"
@@ -160,8 +203,12 @@ def gives_answer_type(
         if asks_day(question) and days_in(sentence) - days_in(question):
             return 1.0
         return 0.5 if _dates(sentence) - _dates(question) else 0.0
+    if kind == "reason":
+        return float(bool(_GIVES_REASON.search(sentence)))
     if kind == "name":
         asked = fold(question)
+        if asks_person(question) and _ASKS_SEVERAL.search(question):
+            return min(1.0, people_named(sentence, question) / NAMES_FOR_A_LIST)
         return float(any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence)))
     return 0.0
 
@@ -558,6 +605,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 if extra is not None:
                     chosen.append(extra)
             chosen.sort(key=lambda c: (c.info.doc_id, c.info.start))
+        chosen = self._complete_quotations(chosen)
         return self.response_for(
             self._text(language, chosen, conflict),
             chosen,
@@ -565,6 +613,39 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             confidence=confidence,
             conflict=conflict,
         )
+
+    def _complete_quotations(self, chosen: list[Candidate]) -> list[Candidate]:
+        """A chosen sentence that opens a quotation it does not close is quoted on to the
+        sentence that closes it (a quotation cut mid-way misquotes), as one citation; sentences
+        that citation now holds are dropped. Left as it is when no close is found near."""
+        completed: list[Candidate] = []
+        for candidate in chosen:
+            if any(
+                c.info.doc_id == candidate.info.doc_id
+                and c.info.end >= candidate.info.end
+                and c.info.start <= candidate.info.start
+                for c in completed
+            ):
+                continue  # inside a quotation already completed
+            completed.append(self._through_quotation_end(candidate))
+        return completed
+
+    def _through_quotation_end(self, candidate: Candidate) -> Candidate:
+        if not leaves_quote_open(candidate.text):
+            return candidate
+        position, count = self._positions[candidate.info.node_id]
+        siblings = self.index.sentences_by_doc[candidate.info.doc_id]
+        text = self.index.documents[candidate.info.doc_id].text
+        for j in range(position + 1, min(position + 1 + QUOTE_CONTINUATION_MAX, count)):
+            following = siblings[j]
+            if following.boilerplate or following.end - candidate.info.end > (
+                QUOTE_CONTINUATION_CHARS
+            ):
+                break
+            if _QUOTE_MARK.search(text[following.start : following.end]):
+                info = replace(candidate.info, end=following.end)
+                return replace(candidate, info=info, text=text[info.start : info.end])
+        return candidate
 
     def _answer_to_part(
         self, part: str, language: Language, ranked: list[Candidate], chosen: list[Candidate]
@@ -664,9 +745,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self, question: str, language: Language, best: Candidate, ranked: list[Candidate]
     ) -> Candidate | None:
         """When the best sentence matches the question but lacks the kind of thing asked (a
-        name, a figure, a date), the sentence just before or after often holds it."""
+        name, a figure, a date, a reason) or gives only part of it (one name of the several
+        asked), the sentence just before or after often holds it."""
         kind = expected_answer(question)
-        if kind is None or best.answer_type:
+        if kind is None or best.answer_type >= 1:
             return None
         siblings = self.index.sentences_by_doc.get(best.info.doc_id, [])
         position = next((i for i, s in enumerate(siblings) if s.node_id == best.info.node_id), None)
@@ -680,7 +762,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             info = siblings[j]
             text = self.index.sentence_text(info)
             value = gives_answer_type(kind, text, question, self.units, language)
-            if value:
+            if value > best.answer_type:
                 return by_id.get(info.node_id) or Candidate(
                     info,
                     text,

@@ -21,8 +21,10 @@ RANKER_PATH = Path(__file__).with_name("ranker.json")
 _ASKS_PERSON = re.compile(
     r"\b(qui|who|whom|wie|comment s['’]appelle|what is the name|hoe heet"
     r"|quel(?:le)?s? (?:magistrat|parlementaire|député|ministre|élu|personne|auteure?)s?"
-    r"|which (?:person|minister|deputy|deputies|magistrate|mp|senator|politician|member)s?"
-    r"|welke (?:minister|persoon|politicus|parlementariër|magistraat|afgevaardigde|kamerlid)\w*)\b",
+    r"|which (?:[\w-]+ ){0,2}(?:person|minister|deputy|deputies|magistrate|mp|senator"
+    r"|politician|member)s?"
+    r"|welke (?:[\w-]+ ){0,2}(?:minister|persoon|politicus|parlementariër|magistraat"
+    r"|afgevaardigde|kamerlid|parlementsleden)\w*)\b",
     re.IGNORECASE,
 )
 # Questions answered by yes or no (no question word): the answer is often a negation
@@ -37,7 +39,8 @@ _QUESTION_WORD = re.compile(
 # pronoun or a word that opens a clause ("La Haye", "Selon Le Soir" are not people).
 _LOWER = "a-zéèêëàâîïôöûüç"
 _PERSON = re.compile(
-    r"(?<![\w’'])(?!(?:Le|La|Les|L|Un|Une|Des|Du|De|En|Au|Aux|Selon|Après|Pour|Dans|Lors|Plus"
+    r"(?<![\w’'])(?<!\b[Ll]a )(?<!\b[Ll]e )(?<!\b[Ll]es )"
+    r"(?!(?:Le|La|Les|L|Un|Une|Des|Du|De|En|Au|Aux|Selon|Après|Pour|Dans|Lors|Plus"
     r"|Il|Elle|Nous|Ce|Cette|C|Et|Sur|The)\b)"
     rf"[A-ZÉÈ][{_LOWER}]+(?:-[A-ZÉÈ][{_LOWER}]+)?\s+(?:(?:de|du|Le|van|der)\s+)?[A-ZÉÈ][{_LOWER}]{{2,}}"
 )
@@ -75,7 +78,7 @@ class QuestionProfile:
 
     text: str
     french: bool
-    kind: str | None  # "count", "date", "name" or None (rag.extractive.expected_answer)
+    kind: str | None  # "count", "date", "name", "reason" or None (rag.extractive.expected_answer)
     asks_person: bool
     asks_yes_no: bool
 
@@ -85,15 +88,31 @@ class QuestionProfile:
             question,
             french,
             kind,
-            bool(_ASKS_PERSON.search(question)),
+            asks_person(question),
             question.lower().lstrip().startswith("est-ce") or not _QUESTION_WORD.search(question),
         )
+
+
+def asks_person(question: str) -> bool:
+    return bool(_ASKS_PERSON.search(question))
 
 
 def names_a_person(sentence: str, question: str) -> bool:
     """The sentence names a person the question does not name."""
     asked = fold(question)
     return any(fold(m.group(0)) not in asked for m in _PERSON.finditer(sentence))
+
+
+_HANDLE = re.compile(r"@\w{3,}")
+
+
+def people_named(sentence: str, question: str) -> int:
+    """How many people the sentence names that the question does not: names and social-media
+    handles, one person's name and handle counted once ("Hadrien Clouet (@HadrienClouet)")."""
+    asked = fold(question).replace(" ", "")
+    people = {fold(m.group(0)).replace(" ", "") for m in _PERSON.finditer(sentence)}
+    people |= {fold(m.group(0)[1:]) for m in _HANDLE.finditer(sentence)}
+    return sum(person not in asked for person in people)
 
 
 def has_negation(sentence: str) -> bool:

@@ -14,7 +14,8 @@ from rag.answer_types import (
     has_day,
     has_money,
 )
-from rag.extractive import question_parts
+from rag.extractive import expected_answer, gives_answer_type, leaves_quote_open, question_parts
+from rag.ranker import people_named
 from rag.service import AnswerService
 
 
@@ -169,3 +170,54 @@ def test_each_part_of_a_two_part_question_is_answered(service: AnswerService) ->
     assert not answer.abstained and len(answer.citations) == 2
     assert "Europol" in answer.answer
     assert "24 pays" in answer.answer or "vingt-quatre pays" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "left_open"),
+    [
+        ("Selon Disclose, Briefcam permet “de traquer une personne grâce à son pull.", True),
+        ('"Ils l’ont fait comme des tests, dit-il.', True),
+        ("Il dit : « nous ne savons pas.", True),
+        ('"Ce n’est pas acceptable", explique Franck Schuermans, du COC.', False),
+        ("il est « anormal » de faire ça.", False),
+        # A source that closes with “ as well: an even count is closed, a final “ ends it.
+        ("Il fait état “d’un cas unique“, indiquait le ministère sur son site.", False),
+        ("de critique“, a réagi Aurélien Saintoul, “alors que ce n’était pas légal“.", False),
+    ],
+)
+def test_a_quotation_left_open_is_recognised(sentence: str, left_open: bool) -> None:
+    assert leaves_quote_open(sentence) is left_open
+
+
+def test_why_questions_want_a_reason() -> None:
+    assert expected_answer("Pourquoi le COC juge-t-il cela inacceptable ?") == "reason"
+    assert expected_answer("Waarom werd de melding geseponeerd?") == "reason"
+    assert gives_answer_type("reason", "Cela reste problématique car il y a des données.", "")
+    assert not gives_answer_type("reason", "Ce n’est pas acceptable, explique-t-il.", "")
+
+
+def test_a_question_asking_for_several_people_wants_them_all() -> None:
+    question = "Quels députés ont écrit au directeur ?"
+    assert people_named("— Hadrien Clouet (@HadrienClouet) November 20, 2023", question) == 1
+    assert people_named("dans un article de La Dépêche du Midi", question) == 0
+    listing = (
+        "Avec @ChristopheBex, @Anne_Stambach et @FraPiquemal, nous demandons des explications."
+    )
+    one = "Nous avons interrogé Hadrien Clouet, l’un des députés LFI."
+    assert gives_answer_type("name", listing, question) == 1.0
+    assert 0 < gives_answer_type("name", one, question) < 1.0
+    assert gives_answer_type("name", one, "Quel député a été interrogé ?") == 1.0
+
+
+def test_a_quotation_is_quoted_to_its_end(service: AnswerService) -> None:
+    answer = service.ask("De quoi Briefcam est-il capable, selon Disclose ?")
+    quoted = next(c for c in answer.citations if "Disclose" in c.text)
+    assert quoted.text.endswith("analyser des visages.”")  # three sentences, one citation
+    assert service.index.documents[quoted.doc_id].text[quoted.start : quoted.end] == quoted.text
+
+
+def test_several_people_asked_are_all_named(service: AnswerService) -> None:
+    answer = service.ask("Which deputies from Haute-Garonne wrote to the police director?")
+    assert all(
+        handle in answer.answer for handle in ("@ChristopheBex", "@Anne_Stambach", "@FraPiquemal")
+    )
