@@ -6,6 +6,7 @@ import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from eval.gold import GoldQuestion
@@ -203,25 +204,47 @@ def grouped(results: list[Scored]) -> dict[str, Metrics]:
 
 def calibrate(results: list[Scored], max_false_abstentions: float = 0.05) -> dict[str, Any]:
     """Abstain thresholds (French; English and Dutch) from a run made with the thresholds at
-    their minimum: the highest threshold that keeps false abstentions on answerable questions
-    within `max_false_abstentions`, and what it catches of the unanswerable ones."""
+    their minimum, the answer-type gate still on. A threshold only matters for the questions
+    the gate lets through, so each group's is the one that best separates those: the highest
+    share of unanswerable questions made to abstain minus the share of answerable ones (both
+    over all the group's questions of that kind), with false abstentions, the gate's
+    included, within `max_false_abstentions`. Ties go to the lower threshold."""
     report: dict[str, Any] = {}
     for group, languages in (("french", {"fr"}), ("other", {"en", "nl"})):
         rows = [r for r in results if r.question.language in languages]
-        good = sorted(r.answer.confidence for r in rows if r.question.answerable)
-        bad = [r.answer.confidence for r in rows if not r.question.answerable]
+        good = [r for r in rows if r.question.answerable]
+        bad = [r for r in rows if not r.question.answerable]
         if not good:
             continue
-        allowed = int(max_false_abstentions * len(good))
-        # Half-way between the highest confidence we may lose and the next one we keep.
-        keep = good[allowed]
-        lose = good[allowed - 1] if allowed else keep - 0.01
-        threshold = round((keep + lose) / 2, 4)
+        gated_good = sum(r.answer.abstained for r in good)
+        gated_bad = sum(r.answer.abstained for r in bad)
+        open_good = [r.answer.confidence for r in good if not r.answer.abstained]
+        open_bad = [r.answer.confidence for r in bad if not r.answer.abstained]
+        levels = sorted(set(open_good + open_bad))
+        # Half-way between neighbouring confidences, and below them all (no abstention).
+        thresholds = [levels[0] - 0.01] if levels else [0.0]
+        thresholds += [round((a + b) / 2, 4) for a, b in pairwise(levels)]
+
+        def below(values: list[float], t: float) -> int:
+            return sum(c < t for c in values)
+
+        allowed = [
+            t
+            for t in thresholds
+            if gated_good + below(open_good, t) <= max_false_abstentions * len(good)
+        ]
+        threshold = max(
+            allowed or thresholds[:1],
+            key=lambda t: (
+                below(open_bad, t) / max(1, len(bad)) - below(open_good, t) / len(good),
+                -t,
+            ),
+        )
         report[group] = {
             "threshold": threshold,
-            "false_abstentions": round(sum(c < threshold for c in good) / len(good), 3),
+            "false_abstentions": round((gated_good + below(open_good, threshold)) / len(good), 3),
             "abstentions_on_unanswerable": (
-                round(sum(c < threshold for c in bad) / len(bad), 3) if bad else None
+                round((gated_bad + below(open_bad, threshold)) / len(bad), 3) if bad else None
             ),
         }
     return report

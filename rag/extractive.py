@@ -207,8 +207,9 @@ def gives_answer_type(
         return float(bool(_GIVES_REASON.search(sentence)))
     if kind == "name":
         asked = fold(question)
-        if asks_person(question) and _ASKS_SEVERAL.search(question):
-            return min(1.0, people_named(sentence, question) / NAMES_FOR_A_LIST)
+        if asks_person(question):
+            wanted = NAMES_FOR_A_LIST if _ASKS_SEVERAL.search(question) else 1
+            return min(1.0, people_named(sentence, question) / wanted)
         return float(any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence)))
     return 0.0
 

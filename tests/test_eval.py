@@ -64,3 +64,23 @@ def test_metrics_count_facts_citations_and_abstentions() -> None:
     assert m.cites_supporting_passage == 0.5
     thresholds = calibrate([right, wrong_doc, abstained])
     assert thresholds["french"]["false_abstentions"] <= 0.05
+
+
+def test_calibration_separates_what_the_gate_lets_through() -> None:
+    questions = load_gold()
+    answerable = [q for q in questions if q.language == "fr" and q.answerable][:40]
+    unanswerable = [q for q in questions if q.language == "fr" and not q.answerable][:4]
+    fact = answerable[0].facts[0][0]
+    results = [
+        score(q, _answer(fact, q.supporting_docs[:1], confidence=0.9 + i / 1000))
+        for i, q in enumerate(answerable)
+    ]
+    # One unanswerable question the gate caught (its confidence is high: the threshold must
+    # not chase it), three it let through at confidences below every answerable one but one.
+    results.append(score(unanswerable[0], _answer("", [], abstained=True, confidence=0.95)))
+    results += [score(q, _answer(fact, [], confidence=0.8)) for q in unanswerable[1:]]
+    results.append(score(answerable[0], _answer(fact, [], confidence=0.7)))
+    french = calibrate(results)["french"]
+    assert 0.8 < french["threshold"] < 0.9  # catches the three, loses only the 0.7 one
+    assert french["abstentions_on_unanswerable"] == 1.0
+    assert french["false_abstentions"] == round(1 / 41, 3)
