@@ -119,6 +119,14 @@ def leaves_quote_open(sentence: str) -> bool:
     return True
 
 
+# A sentence that qualifies the one before it ("Cependant, … le matériel est apprécié").
+_QUALIFIES = re.compile(
+    r"^[\"“«\s]*(?:cependant|toutefois|néanmoins|pourtant|en revanche|par contre|however"
+    r"|nevertheless|nonetheless|maar|echter|toch)\b",
+    re.IGNORECASE,
+)
+
+
 # How a sentence's score is made: embedding cosine + these times the other signals.
 SENTENCE_WEIGHTS = {
     "lexical_fr": 0.35,
@@ -606,6 +614,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 if extra is not None:
                     chosen.append(extra)
             chosen.sort(key=lambda c: (c.info.doc_id, c.info.start))
+        if not conflict:
+            chosen = self._with_qualifications(chosen)
         chosen = self._complete_quotations(chosen)
         return self.response_for(
             self._text(language, chosen, conflict),
@@ -614,6 +624,31 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             confidence=confidence,
             conflict=conflict,
         )
+
+    def _with_qualifications(self, chosen: list[Candidate]) -> list[Candidate]:
+        """A chosen sentence followed by one that qualifies it ("Cependant, …", "However, …")
+        is quoted with it: the answer keeps the nuance its source gives."""
+        taken = {c.info.node_id for c in chosen}
+        result: list[Candidate] = []
+        for candidate in chosen:
+            result.append(candidate)
+            position, count = self._positions[candidate.info.node_id]
+            if position + 1 >= count:
+                continue
+            following = self.index.sentences_by_doc[candidate.info.doc_id][position + 1]
+            text = self.index.sentence_text(following)
+            if following.boilerplate or following.node_id in taken or not _QUALIFIES.search(text):
+                continue
+            taken.add(following.node_id)
+            result.append(
+                Candidate(
+                    following,
+                    text,
+                    score=candidate.score,
+                    terms=self.scorer.sentence_terms[following.node_id],
+                )
+            )
+        return result
 
     def _complete_quotations(self, chosen: list[Candidate]) -> list[Candidate]:
         """A chosen sentence that opens a quotation it does not close is quoted on to the

@@ -221,3 +221,9 @@ def test_several_people_asked_are_all_named(service: AnswerService) -> None:
     assert all(
         handle in answer.answer for handle in ("@ChristopheBex", "@Anne_Stambach", "@FraPiquemal")
     )
+
+
+def test_a_qualification_that_follows_is_quoted_too(service: AnswerService) -> None:
+    answer = service.ask("Briefcam a-t-il aidé à résoudre des affaires à Montpellier ?")
+    assert "“déterminant”" in answer.answer
+    assert "Cependant, les agents du Clapas" in answer.answer  # the nuance that follows
