@@ -205,10 +205,12 @@ def grouped(results: list[Scored]) -> dict[str, Metrics]:
 def calibrate(results: list[Scored], max_false_abstentions: float = 0.05) -> dict[str, Any]:
     """Abstain thresholds (French; English and Dutch) from a run made with the thresholds at
     their minimum, the answer-type gate still on. A threshold only matters for the questions
-    the gate lets through, so each group's is the one that best separates those: the highest
-    share of unanswerable questions made to abstain minus the share of answerable ones (both
-    over all the group's questions of that kind), with false abstentions, the gate's
-    included, within `max_false_abstentions`. Ties go to the lower threshold."""
+    the gate lets through. Each group's is the one that abstains on the most of those that
+    would be answered badly and the fewest that would be answered well: the highest share of
+    unanswerable questions caught minus the share of answerable ones correctly answered that
+    it loses (both over all the group's questions of that kind), with false abstentions, the
+    gate's included, within `max_false_abstentions`. Abstaining on an answerable question that
+    would get a wrong answer costs nothing there, so ties go to the higher threshold."""
     report: dict[str, Any] = {}
     for group, languages in (("french", {"fr"}), ("other", {"en", "nl"})):
         rows = [r for r in results if r.question.language in languages]
@@ -219,6 +221,7 @@ def calibrate(results: list[Scored], max_false_abstentions: float = 0.05) -> dic
         gated_good = sum(r.answer.abstained for r in good)
         gated_bad = sum(r.answer.abstained for r in bad)
         open_good = [r.answer.confidence for r in good if not r.answer.abstained]
+        open_right = [r.answer.confidence for r in good if not r.answer.abstained and r.correct]
         open_bad = [r.answer.confidence for r in bad if not r.answer.abstained]
         levels = sorted(set(open_good + open_bad))
         # Half-way between neighbouring confidences, and below them all (no abstention).
@@ -236,8 +239,8 @@ def calibrate(results: list[Scored], max_false_abstentions: float = 0.05) -> dic
         threshold = max(
             allowed or thresholds[:1],
             key=lambda t: (
-                below(open_bad, t) / max(1, len(bad)) - below(open_good, t) / len(good),
-                -t,
+                below(open_bad, t) / max(1, len(bad)) - below(open_right, t) / len(good),
+                t,
             ),
         )
         report[group] = {
