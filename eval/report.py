@@ -12,7 +12,7 @@ from typing import Any
 from eval.retrieval import DEFINITIONS as RETRIEVAL_DEFINITIONS
 from eval.runner import DEFINITIONS, Metrics, Scored
 
-# Compared against a baseline: higher is better for all of these but false abstentions.
+# Compared against a baseline: higher is better for these, lower for LOWER_IS_BETTER.
 GATED = [
     "answer_accuracy",
     "key_fact_recall",
@@ -22,14 +22,15 @@ GATED = [
     "citation_validity",
     "conflicts_both_sides",
 ]
-LOWER_IS_BETTER = {"false_abstentions"}
-GATED_ALL = [*GATED, "false_abstentions"]
+LOWER_IS_BETTER = {"false_abstentions", "wrong_answers"}
+GATED_ALL = [*GATED, *sorted(LOWER_IS_BETTER)]
 COLUMNS = [
     "questions",
     "answer_accuracy",
     "key_fact_recall",
     "abstention_accuracy",
     "false_abstentions",
+    "wrong_answers",
     "citation_precision",
     "citation_precision_strict",
     "citation_recall",

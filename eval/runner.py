@@ -21,6 +21,8 @@ DEFINITIONS = {
     "questions",
     "abstention_accuracy": "unanswerable questions that abstained / unanswerable questions",
     "false_abstentions": "answerable questions that abstained / answerable questions",
+    "wrong_answers": "answerable questions answered (not abstained) without every key fact / "
+    "answerable questions: accuracy, false abstentions and this sum to 1",
     "citation_precision": "citations of answered questions that come from a supporting document "
     "/ those citations",
     "citation_precision_strict": "citations from a supporting document that hold a key fact, "
@@ -115,6 +117,7 @@ class Metrics:
     key_fact_recall: float | None
     abstention_accuracy: float | None
     false_abstentions: float | None
+    wrong_answers: float | None
     citation_precision: float | None
     citation_precision_strict: float | None
     citation_recall: float | None
@@ -160,6 +163,7 @@ def metrics(results: list[Scored]) -> Metrics:
         ),
         abstention_accuracy=_share(r.answer.abstained for r in unanswerable),
         false_abstentions=_share(r.answer.abstained for r in answerable),
+        wrong_answers=_share(not r.answer.abstained and not r.correct for r in answerable),
         citation_precision=_share(from_support),
         citation_precision_strict=_share(strict),
         citation_recall=_share(cited_facts),

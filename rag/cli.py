@@ -385,6 +385,7 @@ def _print_eval(data: dict, comparison: list | None, show: bool, results: list) 
         "key_fact_recall": "fact recall",
         "abstention_accuracy": "abstain ok",
         "false_abstentions": "false abstain",
+        "wrong_answers": "wrong",
         "citation_precision": "cite prec",
         "citation_recall": "cite recall",
         "cites_supporting_passage": "cites support",

@@ -61,6 +61,9 @@ def test_metrics_count_facts_citations_and_abstentions() -> None:
     assert m.answer_accuracy == 1.0
     assert m.citation_precision == 0.5
     assert m.abstention_accuracy == 1.0 and m.false_abstentions == 0.0
+    assert m.wrong_answers == 0.0
+    missed = score(answerable, _answer("Rien à voir. [1]", answerable.supporting_docs[:1]))
+    assert metrics([right, missed]).wrong_answers == 0.5
     assert m.cites_supporting_passage == 0.5
     thresholds = calibrate([right, wrong_doc, abstained])
     assert thresholds["french"]["false_abstentions"] <= 0.05
