@@ -108,7 +108,7 @@ QUOTE_CONTINUATION_CHARS = 200
 def leaves_quote_open(sentence: str) -> bool:
     """The sentence ends inside a quotation: its last mark opens one, with words after it
     ("Briefcam permet “de traquer une personne… pull.")."""
-    marks = [m for m in _QUOTE_MARK.finditer(sentence)]
+    marks = list(_QUOTE_MARK.finditer(sentence))
     if not marks:
         return False
     last = marks[-1].group()
