@@ -39,9 +39,13 @@ from rag.answer_types import (
 )
 from rag.language import Language, detect_language, message
 from rag.ranker import (
+    ASKS_WHO,
+    EVERY_PAIR,
     LearnedRanker,
+    People,
     QuestionProfile,
     Signals,
+    asks_named_person,
     asks_person,
     features,
     has_negation,
@@ -57,8 +61,8 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _ASKS_WHO = re.compile(
-    r"\b(qui|quel organe|quelle personne|who|whom|which (?:person|minister|deputies|body)"
-    r"|wie|welke (?:minister|persoon|politicus))\b",
+    rf"{ASKS_WHO}|\b(?:quel organe|quelle personne|which (?:person|minister|deputies|body)"
+    r"|welke (?:minister|persoon|politicus))\b",
     re.IGNORECASE,
 )
 # "Quels ministres…", "which MPs…", "welke parlementsleden…": several people are asked.
@@ -188,6 +192,7 @@ def gives_answer_type(
     question: str,
     units: UnitMatcher | None = None,
     language: str = "fr",
+    people: People = EVERY_PAIR,
 ) -> float:
     """How well the sentence holds a thing of the asked kind that the question does not hold
     (0 to 1). A count must count what is asked ("combien de fois" wants uses or times, not
@@ -217,7 +222,7 @@ def gives_answer_type(
         asked = fold(question)
         if asks_person(question):
             wanted = NAMES_FOR_A_LIST if _ASKS_SEVERAL.search(question) else 1
-            return min(1.0, people_named(sentence, question) / wanted)
+            return min(1.0, people_named(sentence, question, people) / wanted)
         return float(any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence)))
     return 0.0
 
@@ -252,7 +257,12 @@ def question_parts(question: str, language: str) -> list[str]:
 
 
 AbstainReason = Literal[
-    "weak_evidence", "not_in_sources", "figure_not_given", "amount_not_given", "day_not_given"
+    "weak_evidence",
+    "not_in_sources",
+    "figure_not_given",
+    "amount_not_given",
+    "day_not_given",
+    "name_not_given",
 ]
 ABSTAIN_MESSAGES: dict[AbstainReason, str] = {
     "weak_evidence": "abstain",
@@ -260,6 +270,7 @@ ABSTAIN_MESSAGES: dict[AbstainReason, str] = {
     "figure_not_given": "abstain_figure",
     "amount_not_given": "abstain_amount",
     "day_not_given": "abstain_day",
+    "name_not_given": "abstain_name",
 }
 
 
@@ -364,6 +375,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self.embed = embed_model.get_query_embedding if embed_model is not None else None
         self.units = UnitMatcher(self.embed, settings.unit_match_threshold)
         self.scorer = SentenceScorer(index)
+        self.people = People.of_texts(doc.text for doc in index.documents.values())
         self.weights = dict(SENTENCE_WEIGHTS)
         self.ranker = LearnedRanker.load() if settings.sentence_ranker == "learned" else None
         self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
@@ -463,7 +475,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             candidate.terms = self.scorer.sentence_terms[node_id]
             candidate.lexical = self.scorer.coverage(query_terms, candidate.terms)
             candidate.answer_type = gives_answer_type(
-                kind, candidate.text, bundle.query_str, self.units, language
+                kind, candidate.text, bundle.query_str, self.units, language, self.people
             )
             candidate.novelty = (
                 len(candidate.terms - query_terms) / len(candidate.terms)
@@ -517,7 +529,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 context=candidate.context,
                 answer_type=candidate.answer_type,
                 novelty=candidate.novelty,
-                person=names_a_person(candidate.text, question),
+                person=names_a_person(candidate.text, question, self.people),
                 negation=has_negation(candidate.text),
                 is_question=candidate.info.is_question,
                 section=candidate.info.section,
@@ -721,7 +733,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             node_id: float(vectors[node_id] @ vector)
             + lexical * self.scorer.coverage(terms, candidate.terms)
             + self.weights["answer_type"]
-            * gives_answer_type(kind, candidate.text, part, self.units, language)
+            * gives_answer_type(kind, candidate.text, part, self.units, language, self.people)
             for node_id, candidate in pool.items()
         }
         best = max(pool, key=lambda node_id: (scores[node_id], node_id))
@@ -750,14 +762,17 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if any(has_day(c.text) for c in leading):
                 return None
             reason = "day_not_given"
+        elif kind == "name" and asks_named_person(question):
+            answer = self._answer_type_first(question, ranked)[0]
+            if people_named(answer.text, question, self.people):
+                return None
+            reason = "name_not_given"
         else:
             return None
         neighbour = self._neighbour_with_answer(question, language, ranked[0], ranked)
-        if neighbour is not None and (
-            neighbour.answer_type >= COUNT_MATCHED if kind == "count" else has_day(neighbour.text)
-        ):
-            return None
-        return reason
+        if neighbour is None or not _gives(reason, neighbour, question, self.people):
+            return reason
+        return None
 
     def _answer_type_first(self, question: str, ranked: list[Candidate]) -> list[Candidate]:
         """A question asking for a name, a figure or a date is better answered by a close
@@ -797,7 +812,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 continue
             info = siblings[j]
             text = self.index.sentence_text(info)
-            value = gives_answer_type(kind, text, question, self.units, language)
+            value = gives_answer_type(kind, text, question, self.units, language, self.people)
             if value > best.answer_type:
                 return by_id.get(info.node_id) or Candidate(
                     info,
@@ -931,6 +946,15 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             source_nodes=source_nodes,
             metadata={"abstained": abstained, "confidence": confidence, "conflict": conflict},
         )
+
+
+def _gives(reason: AbstainReason, candidate: Candidate, question: str, people: People) -> bool:
+    """The candidate gives what the gate `reason` found missing."""
+    if reason == "day_not_given":
+        return has_day(candidate.text)
+    if reason == "name_not_given":
+        return people_named(candidate.text, question, people) > 0
+    return candidate.answer_type >= COUNT_MATCHED
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

@@ -206,6 +206,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The documents don't give that date.",
         "nl": "De documenten geven die datum niet.",
     },
+    "abstain_name": {
+        "fr": "Les documents ne donnent pas ce nom.",
+        "en": "The documents don't give that name.",
+        "nl": "De documenten noemen die naam niet.",
+    },
     "nearest": {
         "fr": "Passages les plus proches :",
         "en": "Nearest passages:",

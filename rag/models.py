@@ -37,13 +37,14 @@ class Answer(BaseModel):
             "figure_not_given",
             "amount_not_given",
             "day_not_given",
+            "name_not_given",
         ]
         | None
     ) = Field(
         None,
         description="Why it abstained: the evidence is weak; the LLM found no answer in the "
         "sources (generative mode); or the documents are about the subject but do not give "
-        "the figure, amount or day asked.",
+        "the figure, amount, day or name asked.",
     )
     mode: Literal["extractive", "generative"] = "extractive"
     language: Literal["fr", "en", "nl"]

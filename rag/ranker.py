@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,16 +18,27 @@ from index.text import fold
 
 RANKER_PATH = Path(__file__).with_name("ranker.json")
 
-# Questions that want a person's name, not a body's ("qui", "quel magistrat", "who").
-_ASKS_PERSON = re.compile(
-    r"\b(qui|who|whom|wie|comment s['’]appelle|what is the name|hoe heet"
-    r"|quel(?:le)?s? (?:magistrat|parlementaire|député|ministre|élu|personne|auteure?)s?"
+# Questions that ask for a person by name or by role ("comment s'appelle", "quel magistrat",
+# "which judge"): the answer must name someone.
+_ASKS_NAMED_PERSON = re.compile(
+    r"\b(comment s['’]appelle|quel est le nom|what is the name|name of|hoe heet|wat is de naam"
+    r"|quel(?:le)?s? (?:magistrat|parlementaire|député|ministre|élu|personne|auteure?|juge"
+    r"|procureur)s?"
     r"|which (?:[\w-]+ ){0,2}(?:person|minister|deputy|deputies|magistrate|mp|senator"
-    r"|politician|member)s?"
+    r"|politician|member|judge|prosecutor)s?"
     r"|welke (?:[\w-]+ ){0,2}(?:minister|persoon|politicus|parlementariër|magistraat"
-    r"|afgevaardigde|kamerlid|parlementsleden)\w*)\b",
+    r"|afgevaardigde|kamerlid|parlementsleden|rechter|onderzoeksrechter|procureur)\w*)\b",
     re.IGNORECASE,
 )
+# Questions that want a person's name, not a body's ("qui", "quel magistrat", "who").
+# "qui" / "who" / "wie" ask only where a question or its part opens ("Qui a…", "…, et à qui
+# revient…"), not as a relative pronoun ("les policiers qui disposaient…").
+ASKS_WHO = (
+    r"(?:^|[,;:]\s*|\b(?:et|and|en)\s+)"
+    r"(?:(?:à|de|par|pour|avec|chez|to|by|for|from|with|aan|door|voor|met|van)\s+)?"
+    r"(?:qui|who|whom|wie)\b"
+)
+_ASKS_PERSON = re.compile(rf"{ASKS_WHO}|{_ASKS_NAMED_PERSON.pattern}", re.IGNORECASE)
 # Questions answered by yes or no (no question word): the answer is often a negation
 # ("n'a pas donné de résultat positif").
 _QUESTION_WORD = re.compile(
@@ -36,10 +48,11 @@ _QUESTION_WORD = re.compile(
     re.IGNORECASE,
 )
 # A person's name: two capitalised words (a first name and a surname), not an article, a
-# pronoun or a word that opens a clause ("La Haye", "Selon Le Soir" are not people).
+# pronoun or a word that opens a clause ("La Haye", "Selon Le Soir" are not people), nor a
+# unit's name in guillemets or after a slash ("service «Child Abuse»", "DJSOC/Child Abuse").
 _LOWER = "a-zéèêëàâîïôöûüç"
 _PERSON = re.compile(
-    r"(?<![\w’'])(?<!\b[Ll]a )(?<!\b[Ll]e )(?<!\b[Ll]es )"
+    r"(?<![\w’'/«])(?<!« )(?<!\b[Ll]a )(?<!\b[Ll]e )(?<!\b[Ll]es )"
     r"(?!(?:Le|La|Les|L|Un|Une|Des|Du|De|En|Au|Aux|Selon|Après|Pour|Dans|Lors|Plus"
     r"|Il|Elle|Nous|Ce|Cette|C|Et|Sur|The)\b)"
     rf"[A-ZÉÈ][{_LOWER}]+(?:-[A-ZÉÈ][{_LOWER}]+)?\s+(?:(?:de|du|Le|van|der)\s+)?[A-ZÉÈ][{_LOWER}]{{2,}}"
@@ -97,22 +110,88 @@ def asks_person(question: str) -> bool:
     return bool(_ASKS_PERSON.search(question))
 
 
-def names_a_person(sentence: str, question: str) -> bool:
+def asks_named_person(question: str) -> bool:
+    return bool(_ASKS_NAMED_PERSON.search(question))
+
+
+# What marks a capitalised pair as a person's name where it appears: a role, a title or a
+# verb of saying before it ("la ministre de l'Intérieur, Annelies Verlinden", "explique Franck
+# Schuermans"), or after it a description, a handle, a party or a quotation ("Hadrien Clouet,
+# l'un des députés", "(@HadrienClouet)", "Els Ampe (Open Vld)", "Hadrien Clouet : « …").
+_PERSON_CUE_BEFORE = re.compile(
+    r"\b(?:ministres?|député(?:e|s|es)?|élu(?:e|s|es)?|sénat(?:eur|rice)s?|commissaire"
+    r"|procureure?|juge|magistrat|patronne?|présidente?|directeur|directrice|porte-parole"
+    r"|avocate?|maire|M\.|Mme|Monsieur|Madame|explique|souligne|ajoute|indique|déclare"
+    r"|affirme|estime|précise|interrogée?|a réagi|a répondu|écrivait|écrit)\b[^.!?\n]{0,60}$",
+    re.IGNORECASE,
+)
+_PERSON_CUE_AFTER = re.compile(
+    r"^\s*(?:,\s*(?:l['’]une? des|ancien(?:ne)?)\b|\(@|\([A-Z]|:\s*[\"«“])"
+)
+_LIST_JOIN = re.compile(r"\s*(?:,|et|and|en)\s*")
+
+
+@dataclass(frozen=True)
+class People:
+    """Which capitalised pairs are people's names. `known` holds them folded; None takes every
+    pair for one (the guess when there is no corpus to learn from)."""
+
+    known: frozenset[str] | None
+
+    @classmethod
+    def of_texts(cls, texts: Iterable[str]) -> People:
+        """The pairs the texts mark as people at least once (see the cues above), and those
+        listed beside one ("Bernard Cazeneuve, Bruno Le Roux, Matthias Fekl…"). Unit and
+        organisation names ("Child Focus", "Data News") come with no such cue."""
+        known: set[str] = set()
+        listed: list[tuple[str, str]] = []  # (pair, the pair listed just before it)
+        for text in texts:
+            previous: re.Match[str] | None = None
+            for match in _PERSON.finditer(text):
+                name = fold(match.group(0))
+                if _PERSON_CUE_BEFORE.search(
+                    text[max(0, match.start() - 80) : match.start()]
+                ) or _PERSON_CUE_AFTER.match(text[match.end() : match.end() + 30]):
+                    known.add(name)
+                elif previous is not None and _LIST_JOIN.fullmatch(
+                    text[previous.end() : match.start()]
+                ):
+                    listed.append((name, fold(previous.group(0))))
+                previous = match
+        grown = True
+        while grown:
+            grown = False
+            for name, before in listed:
+                if before in known and name not in known:
+                    known.add(name)
+                    grown = True
+        return cls(frozenset(known))
+
+    def named_in(self, sentence: str) -> list[str]:
+        """The people the sentence names, folded."""
+        names = (fold(m.group(0)) for m in _PERSON.finditer(sentence))
+        return [n for n in names if self.known is None or n in self.known]
+
+
+EVERY_PAIR = People(None)
+
+
+def names_a_person(sentence: str, question: str, people: People = EVERY_PAIR) -> bool:
     """The sentence names a person the question does not name."""
     asked = fold(question)
-    return any(fold(m.group(0)) not in asked for m in _PERSON.finditer(sentence))
+    return any(name not in asked for name in people.named_in(sentence))
 
 
 _HANDLE = re.compile(r"@\w{3,}")
 
 
-def people_named(sentence: str, question: str) -> int:
+def people_named(sentence: str, question: str, people: People = EVERY_PAIR) -> int:
     """How many people the sentence names that the question does not: names and social-media
     handles, one person's name and handle counted once ("Hadrien Clouet (@HadrienClouet)")."""
     asked = fold(question).replace(" ", "")
-    people = {fold(m.group(0)).replace(" ", "") for m in _PERSON.finditer(sentence)}
-    people |= {fold(m.group(0)[1:]) for m in _HANDLE.finditer(sentence)}
-    return sum(person not in asked for person in people)
+    named = {name.replace(" ", "") for name in people.named_in(sentence)}
+    named |= {fold(m.group(0)[1:]) for m in _HANDLE.finditer(sentence)}
+    return sum(person not in asked for person in named)
 
 
 def has_negation(sentence: str) -> bool:

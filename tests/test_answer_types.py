@@ -107,6 +107,16 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "amount_not_given",
             "De documenten noemen dat bedrag niet.",
         ),
+        (
+            "Quel juge d'instruction a été saisi du dossier Clearview en Belgique ?",
+            "name_not_given",
+            "Les documents ne donnent pas ce nom.",
+        ),
+        (
+            "What is the name of the Clearview officer of DJSOC?",
+            "name_not_given",
+            "The documents don't give that name.",
+        ),
     ],
 )
 def test_a_figure_of_something_else_is_not_an_answer(
@@ -227,3 +237,15 @@ def test_a_qualification_that_follows_is_quoted_too(service: AnswerService) -> N
     answer = service.ask("Briefcam a-t-il aidé à résoudre des affaires à Montpellier ?")
     assert "“déterminant”" in answer.answer
     assert "Cependant, les agents du Clapas" in answer.answer  # the nuance that follows
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("Comment s'appelle le patron du COC ?", "Franck Schuermans"),
+        ("Quel magistrat a classé le signalement sans suite ?", "Rémy Heitz"),
+    ],
+)
+def test_a_name_asked_is_given(service: AnswerService, question: str, name: str) -> None:
+    answer = service.ask(question)
+    assert not answer.abstained and name in answer.answer, answer.answer

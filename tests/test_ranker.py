@@ -2,7 +2,14 @@
 
 import pytest
 
-from rag.ranker import FEATURES, LearnedRanker, QuestionProfile, names_a_person
+from rag.ranker import (
+    FEATURES,
+    LearnedRanker,
+    People,
+    QuestionProfile,
+    names_a_person,
+    people_named,
+)
 
 
 def test_saved_ranker_matches_the_features() -> None:
@@ -25,6 +32,9 @@ def test_a_ranker_trained_on_other_features_is_refused(tmp_path) -> None:
         ("Qui est le patron du COC ?", True, False),
         ("Quelle parlementaire a posé la question écrite ?", True, False),
         ("Who decided to drop the complaint?", True, False),
+        ("Les agents risquent-ils une sanction, et à qui revient la décision ?", True, False),
+        ("Which investigating judge was assigned to the case?", True, False),
+        ("À quel service appartenaient les policiers qui avaient une licence ?", False, False),
         ("Combien de fois la police a-t-elle utilisé Clearview ?", False, False),
         ("Hadrien Clouet reproche-t-il aux policiers d'avoir utilisé le logiciel ?", False, True),
         ("Did the searches help any Belgian case?", False, True),
@@ -41,3 +51,25 @@ def test_names_a_person_not_in_the_question() -> None:
     assert names_a_person(sentence, "Qui est le patron du COC ?")
     assert not names_a_person(sentence, "Que dit Franck Schuermans ?")
     assert not names_a_person("Le groupe s'est réuni à La Haye.", "Où ?")
+
+
+def test_people_are_told_from_units_by_how_the_corpus_speaks_of_them() -> None:
+    corpus = [
+        "La ministre de l'Intérieur, Annelies Verlinden, a confirmé. Selon Data News, le service"
+        " «Child Abuse» a travaillé d'après des renseignements de Child Focus.",
+        "Il désignait les ministres Bernard Cazeneuve, Bruno Le Roux et Gérald Darmanin.",
+        "Nous avons interrogé Hadrien Clouet, l'un des députés. — Els Ampe (Open Vld)",
+    ]
+    people = People.of_texts(corpus)
+    assert people.known == {
+        "annelies verlinden",
+        "bernard cazeneuve",
+        "bruno le roux",
+        "gerald darmanin",
+        "hadrien clouet",
+        "els ampe",
+    }
+    unit = "Deux membres du service «Child Abuse» et de Child Focus."
+    assert names_a_person(unit, "Qui ?")  # with no corpus, any capitalised pair may be one
+    assert not names_a_person(unit, "Qui ?", people)
+    assert people_named("Bruno Le Roux et Gérald Darmanin", "Qui ?", people) == 2
