@@ -70,8 +70,15 @@ _ASKS_SEVERAL = re.compile(
     r"\b(?:quel(?:le)?s|(?:which|welke)\s+(?:[\w-]+\s+){0,2}[\w-]{2,}(?:s|en))\b", re.IGNORECASE
 )
 NAMES_FOR_A_LIST = 3  # people named who fully answer a question asking for several
+# "Quand", "où" and their English and Dutch forms ask only where a question or its part opens
+# ("Quand…", "Depuis quand…", "…, et où…"), not as conjunctions ("…quand on l'a interrogée").
+_OPENING = (
+    r"(?:^|[,;:]\s*|\b(?:et|and|en)\s+)(?:(?:depuis|jusqu['’]à|jusqu|d|par|since|until|till"
+    r"|from|sinds|tot|vanaf)['’\s]\s*)?"
+)
 _ASKS_WHERE = re.compile(
-    r"\b(où|where|waar|dans quelle ville|in which city|in welke stad)\b", re.IGNORECASE
+    rf"{_OPENING}(?:où|where|waar)\b|\b(?:dans quelle ville|in which city|in welke stad)\b",
+    re.IGNORECASE,
 )
 _ASKS_COUNT = re.compile(
     r"\b(combien|nombre|how many|how much|hoeveel|aantal|number of)\b", re.IGNORECASE
@@ -83,7 +90,9 @@ _ASKS_AMOUNT = re.compile(
     re.IGNORECASE,
 )
 _ASKS_DATE = re.compile(
-    r"\b(quand|quelle date|quelle année|en quelle|when|what year|which year|what date|wanneer"
+    rf"{_OPENING}(?:quand|when|wanneer)\b"
+    r"|\b(?:quelle date|quelle année|quelle période|en quelle|what year|which year|what date"
+    r"|what period|which period|welke periode"
     r"|welk jaar|welke datum|in welk|quel jour|which day|what day|welke dag)\b",
     re.IGNORECASE,
 )

@@ -199,6 +199,23 @@ def test_a_quotation_left_open_is_recognised(sentence: str, left_open: bool) -> 
     assert leaves_quote_open(sentence) is left_open
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Quand Briefcam a-t-il été désactivé ?", "date"),
+        ("Depuis quand la police utilise-t-elle Briefcam ?", "date"),
+        ("Tot wanneer gebruikte de politie Clearview?", "date"),
+        ("À quelle période s'est tenue la taskforce ?", "date"),
+        ("Qu'a répondu la police quand on l'a interrogée en 2021 ?", None),
+        ("What did the police tell Data News when asked about Clearview?", None),
+        ("Où la taskforce s'est-elle réunie ?", "name"),
+        ("Dans quel groupe de travail où siégeaient des Belges Clearview a-t-il servi ?", None),
+    ],
+)
+def test_when_and_where_ask_only_where_a_question_opens(question: str, kind: str | None) -> None:
+    assert expected_answer(question) == kind
+
+
 def test_why_questions_want_a_reason() -> None:
     assert expected_answer("Pourquoi le COC juge-t-il cela inacceptable ?") == "reason"
     assert expected_answer("Waarom werd de melding geseponeerd?") == "reason"
