@@ -17,7 +17,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from index.documents import SourceDocument, load_documents
 from index.embeddings import EmbeddingCache
 from index.parsing import ChunkParser, sentence_nodes, split_sentences, text_for_embedding
-from index.store import RECIPE, BuildStore, Manifest, french_bm25
+from index.store import RECIPE, BuildStore, Manifest, SentenceRecord, french_bm25
 from rag.errors import DocumentError, IndexCorruptError
 
 # progress(done, total, phase): phase names the step ("Embedding", "Storing").
@@ -136,7 +136,8 @@ class Indexer:
         chunk_store = ChromaVectorStore(chroma_collection=chunk_collection)
         sentence_store = ChromaVectorStore(chroma_collection=sentence_collection)
         chunks: list[TextNode] = []  # kept, without vectors, for BM25
-        sentence_count = dimension = 0
+        sentence_records: list[SentenceRecord] = []
+        dimension = 0
         cache = EmbeddingCache(self.layout.cache_path, self.model_id)
         try:
             # Documents a batch at a time: memory stays bounded, and what an interrupted run
@@ -171,11 +172,16 @@ class Indexer:
                 for node in batch_chunks:
                     node.embedding = None
                 chunks.extend(batch_chunks)
-                sentence_count += len(batch_sentences)
+                sentence_records.extend(
+                    {"id": node.id_, "metadatas": node.metadata} for node in batch_sentences
+                )
                 tick(1.0)
         finally:
             cache.close()
-        self.store.save_build_files(build_id, documents, french_bm25(chunks, self.bm25_top_k))
+        self.store.save_build_files(
+            build_id, documents, french_bm25(chunks, self.bm25_top_k), sentence_records
+        )
+        sentence_count = len(sentence_records)
         candidate.build_id = build_id
         candidate.created_at = datetime.now(UTC).isoformat(timespec="seconds")
         candidate.dimension = dimension

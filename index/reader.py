@@ -93,7 +93,15 @@ def _open(store: BuildStore, model_id: str, bm25_top_k: int) -> LoadedIndex:
                 f"{manifest.chunk_count} and {manifest.sentence_count}.",
                 hint="Rebuild it: rag index --rebuild",
             )
-        metadata = list(iter_records(sentence_collection, ["metadatas"], page_size=5000))
+        metadata = store.read_sentence_records(build_id)
+        if metadata is None:
+            metadata = list(iter_records(sentence_collection, ["metadatas"], page_size=5000))
+        if len(metadata) != manifest.sentence_count:
+            raise IndexCorruptError(
+                f"The index build {build_id} lists {len(metadata)} sentences; its manifest "
+                f"says {manifest.sentence_count}.",
+                hint="Rebuild it: rag index --rebuild",
+            )
         bm25 = store.load_bm25(build_id, chunks)
     except (IndexCorruptError, httpx.TransportError):
         raise

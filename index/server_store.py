@@ -42,6 +42,7 @@ from index.store import (
     BuildStore,
     IndexLayout,
     Manifest,
+    SentenceRecord,
     _new_collection,
     french_bm25,
     iter_records,
@@ -249,8 +250,13 @@ class ServerBuildStore(BuildStore):
         return self.client.get_collection(name, embedding_function=None)
 
     def save_build_files(
-        self, build_id: str, documents: list[SourceDocument], bm25: BM25Retriever
+        self,
+        build_id: str,
+        documents: list[SourceDocument],
+        bm25: BM25Retriever,
+        sentences: list[SentenceRecord],
     ) -> None:
+        # The sentence table stays in the sentence collection: replicas have no shared folder.
         meta = self._meta(build_id, create=True)
         batch = 200
         for i in range(0, len(documents), batch):

@@ -188,6 +188,14 @@ def verify_build(build_dir: Path) -> None:
         )
 
 
+# A sentence's id and metadata, as the sentence collection holds them:
+# {"id": ..., "metadatas": {"source_doc", "start", "end", "boilerplate", "is_question", ...}}.
+SentenceRecord = dict[str, Any]
+# The sentence table of a local build, saved beside it: reading 300k sentences' metadata back
+# from Chroma takes about 30 s, this file about 2 s.
+SENTENCE_TABLE = "sentences.json"
+
+
 def iter_records(
     collection: Collection, include: list[str], page_size: int = 2000
 ) -> Iterator[dict[str, Any]]:
@@ -237,8 +245,17 @@ class BuildStore(ABC):
 
     @abstractmethod
     def save_build_files(
-        self, build_id: str, documents: list[SourceDocument], bm25: BM25Retriever
+        self,
+        build_id: str,
+        documents: list[SourceDocument],
+        bm25: BM25Retriever,
+        sentences: list[SentenceRecord],
     ) -> None: ...
+
+    def read_sentence_records(self, build_id: str) -> list[SentenceRecord] | None:
+        """The build's sentence table saved beside it, or None: then it is read from the
+        sentence collection (slower: a tenth of a millisecond a sentence)."""
+        return None
 
     @abstractmethod
     def save_manifest(self, build_id: str, manifest: Manifest) -> None: ...
@@ -308,11 +325,25 @@ class LocalBuildStore(BuildStore):
         return client.get_collection(CHUNKS), client.get_collection(SENTENCES)
 
     def save_build_files(
-        self, build_id: str, documents: list[SourceDocument], bm25: BM25Retriever
+        self,
+        build_id: str,
+        documents: list[SourceDocument],
+        bm25: BM25Retriever,
+        sentences: list[SentenceRecord],
     ) -> None:
         build_dir = self.layout.build_dir(build_id)
         bm25.persist(str(build_dir / "bm25"), show_progress=False)
         save_documents(build_dir / "documents.json", documents)
+        with open(build_dir / SENTENCE_TABLE, "w", encoding="utf-8") as handle:
+            json.dump(sentences, handle, ensure_ascii=False, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def read_sentence_records(self, build_id: str) -> list[SentenceRecord] | None:
+        path = self.layout.build_dir(build_id) / SENTENCE_TABLE
+        if not path.is_file():
+            return None  # a build from before the table was saved
+        return json.loads(path.read_text(encoding="utf-8"))  # damage: IndexCorruptError upstream
 
     def save_manifest(self, build_id: str, manifest: Manifest) -> None:
         write_json(self.layout.build_dir(build_id) / "manifest.json", asdict(manifest))

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from index.embeddings import embedding_model_id
 from index.reader import open_index
-from index.store import RECIPE, IndexLayout
+from index.store import RECIPE, SENTENCE_TABLE, IndexLayout
 from index.terms import joined, stemmed_terms
 from rag.cli import app
 from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, ModelMismatchError
@@ -33,6 +33,26 @@ def test_unchanged_corpus_reindexes_with_zero_embeddings(warm_data_dir: Path) ->
     loaded = open_index(warm_data_dir, embedding_model_id(settings), 8)
     assert loaded.sentence_collection.count() == first.sentences
     assert loaded.chunk_store.client.count() == first.chunks
+
+
+def test_sentence_table_saved_beside_the_build_matches_the_collection(warm_data_dir: Path) -> None:
+    settings = settings_for(warm_data_dir)
+    report = run_indexing(settings)
+    table = IndexLayout(warm_data_dir).build_dir(report.build_id) / SENTENCE_TABLE
+    from_table = open_index(warm_data_dir, embedding_model_id(settings), 8)
+    # A build from before the table was saved reads the same sentences from Chroma.
+    table.unlink()
+    from_chroma = open_index(warm_data_dir, embedding_model_id(settings), 8)
+    assert len(from_table.sentences) == report.sentences
+    assert from_table.sentences == from_chroma.sentences
+    assert from_table.sentences_by_doc == from_chroma.sentences_by_doc
+    table.write_text('[{"id": "cut short"', encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="cannot be opened") as damaged:
+        open_index(warm_data_dir, embedding_model_id(settings), 8)
+    assert "rag index --rebuild" in (damaged.value.hint or "")
+    table.write_text("[]", encoding="utf-8")  # a table that lost rows
+    with pytest.raises(IndexCorruptError, match="sentences"):
+        open_index(warm_data_dir, embedding_model_id(settings), 8)
 
 
 def test_index_of_an_older_parser_answers_with_a_notice_until_updated(warm_data_dir: Path) -> None:
