@@ -52,6 +52,10 @@ _ASKED_UNIT = re.compile(
 )
 # "Combien Montpellier compte-t-elle de caméras ?": the noun comes later.
 _ASKED_UNIT_LATER = re.compile(r"\bcombien\b[^?]*?\s(?:de\s+|d['’]\s*)(?=[^\W\d_])", re.IGNORECASE)
+# Auxiliaries end the counted noun ("how many times did…"); the stop lists lack some.
+_AUXILIARIES = {"did", "do", "does", "have", "can", "could", "would", "should", "werden"}
+# "How often", "hoe vaak": occurrences are counted, as with "combien de fois".
+_ASKS_HOW_OFTEN = re.compile(r"\b(?:how often|hoe vaak)\b", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_][\w’'-]*")
 _OCCURRENCE_UNITS = {"fois", "reprises", "times", "keer", "maal"}
 _OCCURRENCE_NOUNS = re.compile(
@@ -142,6 +146,8 @@ def asked_unit(question: str) -> str | None:
     """What a "how many" question counts: "combien de fois" -> "fois", "how many surveillance
     cameras" -> "surveillance cameras" (English and Dutch put adjectives first, so up to two
     words, up to the first function word)."""
+    if _ASKS_HOW_OFTEN.search(question):
+        return "times"
     trigger = _ASKED_UNIT.search(question) or _ASKED_UNIT_LATER.search(question)
     if not trigger:
         return None
@@ -149,7 +155,7 @@ def asked_unit(question: str) -> str | None:
     words: list[str] = []
     for match in _WORD.finditer(question, trigger.end()):
         word = fold(match.group(0))
-        if word in FUNCTION_WORDS or len(words) == most:
+        if word in FUNCTION_WORDS or word in _AUXILIARIES or len(words) == most:
             break
         if word not in _QUALIFIERS:
             words.append(word)

@@ -81,7 +81,8 @@ _ASKS_WHERE = re.compile(
     re.IGNORECASE,
 )
 _ASKS_COUNT = re.compile(
-    r"\b(combien|nombre|how many|how much|hoeveel|aantal|number of)\b", re.IGNORECASE
+    r"\b(combien|nombre|how many|how much|how often|hoeveel|hoe vaak|aantal|number of)\b",
+    re.IGNORECASE,
 )
 _ASKS_AMOUNT = re.compile(
     r"\b(quel(?:le)?s?\s+(?:est\s+le\s+)?(?:montant|prix|somme|coût)|how\s+(?:much|large|big|high)"
@@ -885,7 +886,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 < COUNT_MATCHED
             ):
                 continue
-            if names and not any(n in fold(self._window(candidate.info)) for n in names):
+            window = self._window(candidate.info)
+            document = self._folded_documents[candidate.info.doc_id]
+            if names and not (
+                any(_has_word(window, n) for n in names)
+                and all(re.search(rf"\b{re.escape(n)}\b", document) for n in names)
+            ):
                 continue
             closeness = float(vectors[node_id] @ best_vector)
             relevance = float(vectors[node_id] @ query_vector)
@@ -903,11 +909,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         return any(self.scorer.idf.get(term, 0.0) >= rare for term in shared)
 
     def _names_to_match(self, question: str, best: Candidate) -> set[str]:
-        """The names of the question that the best sentence (or the one before it) carries:
-        the other side of a disagreement must carry them too."""
-        names = {fold(m.group(0)) for m in _NAME.finditer(question)}
-        window = fold(self._window(best.info))
-        return {n for n in names if n in window}
+        """The names of the question that the best sentence (or the one before it) carries,
+        word by word ("in Montpellier Briefcam" is two names): the other side of a
+        disagreement must carry one of them, and its document all of them (a count for
+        Montpellier is not contradicted by a national one)."""
+        names = {word for m in _NAME.finditer(question) for word in _WORDS.findall(fold(m[0]))}
+        return {n for n in names if len(n) > 2 and _has_word(self._window(best.info), n)}
 
     def _window(self, info: SentenceInfo) -> str:
         """A sentence with the one before it, which often names its subject."""
@@ -964,6 +971,14 @@ def _gives(reason: AbstainReason, candidate: Candidate, question: str, people: P
     if reason == "name_not_given":
         return people_named(candidate.text, question, people) > 0
     return candidate.answer_type >= COUNT_MATCHED
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _has_word(text: str, word: str) -> bool:
+    """`text` holds the folded `word` as a whole word."""
+    return re.search(rf"\b{re.escape(word)}\b", fold(text)) is not None
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

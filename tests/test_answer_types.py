@@ -38,6 +38,9 @@ def test_counts_know_what_they_count_and_skip_dates_and_labels() -> None:
         ("Combien Montpellier compte-t-elle de caméras ?", "cameras"),
         ("How many surveillance cameras are there?", "surveillance cameras"),
         ("Hoeveel agenten in Brussel?", "agenten"),
+        ("How many times did the police use Clearview?", "times"),
+        ("How often did the police use Clearview?", "times"),
+        ("Hoe vaak gebruikte de politie Clearview?", "times"),
         ("Who decided?", None),
     ],
 )

@@ -70,6 +70,17 @@ def test_dutch_question_gets_both_sides_of_a_disagreement(service: AnswerService
     }
 
 
+def test_how_often_is_a_count_whose_sides_disagree(service: AnswerService) -> None:
+    answer = service.ask("Hoe vaak gebruikte de federale politie Clearview?")
+    assert answer.conflict and "78" in answer.answer and "101 et 500" in answer.answer
+
+
+def test_a_local_count_is_not_contradicted_by_a_national_one(service: AnswerService) -> None:
+    # "près de 600 exploitations" nationwide does not contradict 20 uses in Montpellier.
+    answer = service.ask("How often did the Montpellier gendarmes use Briefcam from 2021 to 2023?")
+    assert not answer.conflict and "20" in answer.answer and "600" not in answer.answer
+
+
 @pytest.mark.parametrize(
     ("question", "opening"),
     [
