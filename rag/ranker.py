@@ -118,11 +118,16 @@ def asks_named_person(question: str) -> bool:
 # verb of saying before it ("la ministre de l'Intérieur, Annelies Verlinden", "explique Franck
 # Schuermans"), or after it a description, a handle, a party or a quotation ("Hadrien Clouet,
 # l'un des députés", "(@HadrienClouet)", "Els Ampe (Open Vld)", "Hadrien Clouet : « …").
+# French first, the corpus's language; English and Dutch for a user's own documents.
 _PERSON_CUE_BEFORE = re.compile(
-    r"\b(?:ministres?|député(?:e|s|es)?|élu(?:e|s|es)?|sénat(?:eur|rice)s?|commissaire"
+    r"(?:\b(?:ministres?|député(?:e|s|es)?|élu(?:e|s|es)?|sénat(?:eur|rice)s?|commissaire"
     r"|procureure?|juge|magistrat|patronne?|présidente?|directeur|directrice|porte-parole"
-    r"|avocate?|maire|M\.|Mme|Monsieur|Madame|explique|souligne|ajoute|indique|déclare"
-    r"|affirme|estime|précise|interrogée?|a réagi|a répondu|écrivait|écrit)\b[^.!?\n]{0,60}$",
+    r"|avocate?|maire|M\.|Mme|Monsieur|Madame|minister|senator|judge|prosecutor|commissioner"
+    r"|director|president|spokes(?:wo)?man|spokesperson|mayor|Mr|Mrs|Ms|Dr|rechter"
+    r"|burgemeester|woordvoerder|voorzitter|commissaris|dhr|mevrouw)\b[^.!?\n]{0,60}"
+    # a verb of saying just before the speaker ("explique aujourd'hui Franck Schuermans")
+    r"|\b(?:explique|souligne|ajoute|indique|déclare|affirme|estime|précise|interrogée?"
+    r"|a réagi|a répondu|écrivait|écrit|said|says|told|zei|zegt|verklaarde)(?:\s+\S+)?\s+)$",
     re.IGNORECASE,
 )
 _PERSON_CUE_AFTER = re.compile(
@@ -149,8 +154,10 @@ class People:
             previous: re.Match[str] | None = None
             for match in _PERSON.finditer(text):
                 name = fold(match.group(0))
+                # The cue before must be this name's, not the previous name's.
+                since = max(match.start() - 80, previous.end() if previous else 0)
                 if _PERSON_CUE_BEFORE.search(
-                    text[max(0, match.start() - 80) : match.start()]
+                    text[since : match.start()]
                 ) or _PERSON_CUE_AFTER.match(text[match.end() : match.end() + 30]):
                     known.add(name)
                 elif previous is not None and _LIST_JOIN.fullmatch(

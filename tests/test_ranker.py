@@ -69,6 +69,11 @@ def test_people_are_told_from_units_by_how_the_corpus_speaks_of_them() -> None:
         "hadrien clouet",
         "els ampe",
     }
+    # A user's own documents in English or Dutch.
+    assert People.of_texts(["The minister, John Smith, said so to Data News."]).known == {
+        "john smith"
+    }
+    assert People.of_texts(["Dat verklaarde burgemeester Jan Peeters."]).known == {"jan peeters"}
     unit = "Deux membres du service «Child Abuse» et de Child Focus."
     assert names_a_person(unit, "Qui ?")  # with no corpus, any capitalised pair may be one
     assert not names_a_person(unit, "Qui ?", people)
