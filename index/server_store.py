@@ -3,7 +3,8 @@
     <prefix>-current                    collection whose metadata names the answering build
     <prefix>-<build>-chunks             chunk vectors (embedded by us, never by the server)
     <prefix>-<build>-sentences          sentence vectors
-    <prefix>-<build>-meta               the manifest and the source documents, as records
+    <prefix>-<build>-meta               the manifest, the source documents and the sentence
+                                        table (in parts), as records
     <prefix>-writer                     exists while a writer holds the lease (owner, heartbeat)
 
 BM25 is not stored on the server: each replica rebuilds it from the chunk texts when it opens
@@ -50,6 +51,7 @@ from index.store import (
 from rag.errors import IndexBusyError, IndexCorruptError, StoreUnavailableError
 
 _BUILD_ID = r"\d{8}T\d{6}-[0-9a-f]{8}"
+SENTENCE_PART = 2000  # sentences per record of the table
 _UNIT = [1.0]  # meta records carry no meaning in their vector; Chroma needs one
 
 
@@ -256,7 +258,6 @@ class ServerBuildStore(BuildStore):
         bm25: BM25Retriever,
         sentences: list[SentenceRecord],
     ) -> None:
-        # The sentence table stays in the sentence collection: replicas have no shared folder.
         meta = self._meta(build_id, create=True)
         batch = 200
         for i in range(0, len(documents), batch):
@@ -267,6 +268,41 @@ class ServerBuildStore(BuildStore):
                 documents=[json.dumps(asdict(d), ensure_ascii=False) for d in part],
                 metadatas=[{"kind": "document"} for _ in part],
             )
+        # The sentence table in parts of a few thousand rows: a replica reads a few dozen
+        # records instead of every sentence's metadata.
+        parts = range(0, len(sentences), SENTENCE_PART)
+        for first in range(0, len(parts), batch):
+            numbers = list(range(first, min(first + batch, len(parts))))
+            meta.add(
+                ids=[f"sentences:{n}" for n in numbers],
+                embeddings=[_UNIT] * len(numbers),
+                documents=[
+                    json.dumps(
+                        sentences[n * SENTENCE_PART : (n + 1) * SENTENCE_PART], ensure_ascii=False
+                    )
+                    for n in numbers
+                ],
+                metadatas=[{"kind": "sentences", "part": n} for n in numbers],
+            )
+
+    def read_sentence_records(self, build_id: str) -> list[SentenceRecord] | None:
+        parts = {
+            int(record["metadatas"]["part"]): json.loads(record["documents"])
+            for record in iter_records(
+                self._meta(build_id),
+                ["documents", "metadatas"],
+                page_size=20,
+                where={"kind": "sentences"},
+            )
+        }
+        if not parts:
+            return None  # a build from before the table was saved
+        if sorted(parts) != list(range(len(parts))):
+            raise IndexCorruptError(
+                f"The index build {build_id} on {self.location} lacks parts of its sentence table.",
+                hint="Rebuild it: rag index --rebuild",
+            )
+        return [row for n in range(len(parts)) for row in parts[n]]
 
     def save_manifest(self, build_id: str, manifest: Manifest) -> None:
         self._meta(build_id, create=True).upsert(
@@ -288,10 +324,9 @@ class ServerBuildStore(BuildStore):
 
     def read_documents(self, build_id: str) -> dict[str, SourceDocument]:
         documents: dict[str, SourceDocument] = {}
-        for record in iter_records(self._meta(build_id), ["documents", "metadatas"]):
-            if (record["metadatas"] or {}).get("kind") == "document":
-                document = SourceDocument(**json.loads(record["documents"]))
-                documents[document.doc_id] = document
+        for record in iter_records(self._meta(build_id), ["documents"], where={"kind": "document"}):
+            document = SourceDocument(**json.loads(record["documents"]))
+            documents[document.doc_id] = document
         return documents
 
     def load_bm25(self, build_id: str, chunks: Collection) -> BM25Retriever:

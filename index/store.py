@@ -197,12 +197,16 @@ SENTENCE_TABLE = "sentences.json"
 
 
 def iter_records(
-    collection: Collection, include: list[str], page_size: int = 2000
+    collection: Collection,
+    include: list[str],
+    page_size: int = 2000,
+    where: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """All records of a collection, a page at a time (a server caps each response)."""
+    """All records of a collection (or those matching `where`), a page at a time (a server
+    caps each response)."""
     offset = 0
     while True:
-        page = collection.get(include=include, limit=page_size, offset=offset)  # type: ignore[arg-type]
+        page = collection.get(include=include, limit=page_size, offset=offset, where=where)  # type: ignore[arg-type]
         ids = page["ids"]
         for i, record_id in enumerate(ids):
             yield {"id": record_id, **{key: page[key][i] for key in include}}  # type: ignore[literal-required]

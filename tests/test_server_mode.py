@@ -16,10 +16,11 @@ import httpx
 import pytest
 import uvicorn
 
+from index import server_store
 from index.local_chroma import free_port
 from index.server_store import ServerBuildStore, WriterLease
 from rag.api import create_app
-from rag.errors import IndexBusyError
+from rag.errors import IndexBusyError, IndexCorruptError
 from rag.service import AnswerService, make_store, run_indexing
 from rag.settings import RagSettings
 from tests.conftest import SEEDS, ChromaServer
@@ -54,6 +55,38 @@ def _wait_for(condition, what: str, limit: float = 120) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"
         time.sleep(0.1)
+
+
+def test_a_replica_reads_the_sentence_table_from_the_build_s_records(
+    chroma_server: ChromaServer,
+    seed_settings: RagSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server_store, "SENTENCE_PART", 50)  # several parts for 202 sentences
+    settings = chroma_server.settings(_warm(seed_settings, tmp_path / "data"), chroma_prefix="tbl")
+    report = run_indexing(settings)
+    store = make_store(settings)
+    assert isinstance(store, ServerBuildStore)
+    table = store.read_sentence_records(report.build_id)
+    assert table is not None and len(table) == report.sentences
+    _, sentences = store.open_collections(report.build_id)
+    stored = sentences.get(include=["metadatas"])  # type: ignore[list-item]
+    by_id = dict(zip(stored["ids"], stored["metadatas"], strict=True))  # type: ignore[arg-type]
+    keys = ("source_doc", "start", "end", "boilerplate", "is_question", "section", "terms")
+    assert all(
+        {k: row["metadatas"][k] for k in keys} == {k: by_id[row["id"]][k] for k in keys}
+        for row in table
+    )
+    meta = store._meta(report.build_id)
+    parts = meta.get(where={"kind": "sentences"})["ids"]
+    assert len(parts) == 5
+    meta.delete(ids=parts[:1])  # a part lost: refused, with the rebuild hint
+    with pytest.raises(IndexCorruptError, match="sentence table"):
+        store.read_sentence_records(report.build_id)
+    meta.delete(ids=parts[1:])  # a build from before the table: read from the collection
+    assert store.read_sentence_records(report.build_id) is None
+    assert len(AnswerService.start(settings).index.sentences) == report.sentences
 
 
 def test_one_writer_at_a_time_across_machines(
