@@ -791,10 +791,15 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if expected_answer(question) is None or ranked[0].answer_type >= 1:
             return ranked
         margin = self.weights["answer_type_margin"]
+        # A person asked by name or role: a runner-up naming someone from another document
+        # than the best passage's is likely someone else (the head of the COC for "the name
+        # of the DJSOC officer"), and the name gate then abstains.
+        same_document = asks_named_person(question)
         close = [
             (i, c)
             for i, c in enumerate(ranked[1:6], start=1)
             if c.score >= ranked[0].score - margin
+            and (not same_document or c.info.doc_id == ranked[0].info.doc_id)
         ]
         fullest = max((c.answer_type for _, c in close), default=0.0)
         if fullest <= ranked[0].answer_type:

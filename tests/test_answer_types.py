@@ -120,6 +120,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "name_not_given",
             "The documents don't give that name.",
         ),
+        (  # a close runner-up names the head of the COC, from another document: not him
+            "What is the name of the DJSOC officer who kept searching with Clearview after the "
+            "taskforce?",
+            "name_not_given",
+            "The documents don't give that name.",
+        ),
     ],
 )
 def test_a_figure_of_something_else_is_not_an_answer(
