@@ -268,21 +268,17 @@ class ServerBuildStore(BuildStore):
                 documents=[json.dumps(asdict(d), ensure_ascii=False) for d in part],
                 metadatas=[{"kind": "document"} for _ in part],
             )
-        # The sentence table in parts of a few thousand rows: a replica reads a few dozen
-        # records instead of every sentence's metadata.
-        parts = range(0, len(sentences), SENTENCE_PART)
-        for first in range(0, len(parts), batch):
-            numbers = list(range(first, min(first + batch, len(parts))))
+        # The sentence table in parts of a few thousand rows (about 0.5 MB each), one part a
+        # request (the server refuses large bodies): a replica reads a few dozen records
+        # instead of every sentence's metadata.
+        for n, first in enumerate(range(0, len(sentences), SENTENCE_PART)):
             meta.add(
-                ids=[f"sentences:{n}" for n in numbers],
-                embeddings=[_UNIT] * len(numbers),
+                ids=[f"sentences:{n}"],
+                embeddings=[_UNIT],
                 documents=[
-                    json.dumps(
-                        sentences[n * SENTENCE_PART : (n + 1) * SENTENCE_PART], ensure_ascii=False
-                    )
-                    for n in numbers
+                    json.dumps(sentences[first : first + SENTENCE_PART], ensure_ascii=False)
                 ],
-                metadatas=[{"kind": "sentences", "part": n} for n in numbers],
+                metadatas=[{"kind": "sentences", "part": n}],
             )
 
     def read_sentence_records(self, build_id: str) -> list[SentenceRecord] | None:
@@ -291,7 +287,7 @@ class ServerBuildStore(BuildStore):
             for record in iter_records(
                 self._meta(build_id),
                 ["documents", "metadatas"],
-                page_size=20,
+                page_size=8,
                 where={"kind": "sentences"},
             )
         }
