@@ -271,7 +271,7 @@ class ServerBuildStore(BuildStore):
                 metadatas=[{"kind": "document"} for _ in part],
             )
         # The sentence table in parts of a few thousand rows, one part a request (the server
-        # refuses large bodies): a replica reads a few dozen records instead of every
+        # refuses large bodies): a replica reads a record per 2,000 sentences instead of every
         # sentence's metadata. Compressed: Chroma indexes every document's text for search,
         # and the plain JSON of 317k rows grew the server's files by 510 MiB.
         for n, first in enumerate(range(0, len(sentences), SENTENCE_PART)):
