@@ -140,8 +140,9 @@ class Indexer:
         dimension = 0
         cache = EmbeddingCache(self.layout.cache_path, self.model_id)
         try:
-            # Documents a batch at a time: memory stays bounded, and what an interrupted run
-            # embedded is in the cache for the next one.
+            # Documents a batch at a time: vectors never pile up (only the chunk texts, for
+            # BM25, and the sentence table are kept), and what an interrupted run embedded is
+            # in the cache for the next one.
             for first in range(0, len(documents), DOCUMENT_BATCH):
                 batch_chunks: list[TextNode] = []
                 batch_sentences: list[TextNode] = []

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -38,6 +38,7 @@ from rag.answer_types import (
     has_money,
 )
 from rag.language import Language, detect_language, message
+from rag.models import AbstainReason
 from rag.ranker import (
     ASKS_WHO,
     EVERY_PAIR,
@@ -266,14 +267,6 @@ def question_parts(question: str, language: str) -> list[str]:
     return parts
 
 
-AbstainReason = Literal[
-    "weak_evidence",
-    "not_in_sources",
-    "figure_not_given",
-    "amount_not_given",
-    "day_not_given",
-    "name_not_given",
-]
 ABSTAIN_MESSAGES: dict[AbstainReason, str] = {
     "weak_evidence": "abstain",
     "not_in_sources": "abstain",
@@ -891,11 +884,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 < COUNT_MATCHED
             ):
                 continue
-            window = self._window(candidate.info)
+            window = fold(self._window(candidate.info))
             document = self._folded_documents[candidate.info.doc_id]
             if names and not (
                 any(_has_word(window, n) for n in names)
-                and all(re.search(rf"\b{re.escape(n)}\b", document) for n in names)
+                and all(_has_word(document, n) for n in names)
             ):
                 continue
             closeness = float(vectors[node_id] @ best_vector)
@@ -918,8 +911,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         word by word ("in Montpellier Briefcam" is two names): the other side of a
         disagreement must carry one of them, and its document all of them (a count for
         Montpellier is not contradicted by a national one)."""
-        names = {word for m in _NAME.finditer(question) for word in _WORDS.findall(fold(m[0]))}
-        return {n for n in names if len(n) > 2 and _has_word(self._window(best.info), n)}
+        names = {word for m in _NAME.finditer(question) for word in _TOKEN.findall(fold(m[0]))}
+        window = fold(self._window(best.info))
+        return {n for n in names if len(n) > 2 and _has_word(window, n)}
 
     def _window(self, info: SentenceInfo) -> str:
         """A sentence with the one before it, which often names its subject."""
@@ -978,12 +972,9 @@ def _gives(reason: AbstainReason, candidate: Candidate, question: str, people: P
     return candidate.answer_type >= COUNT_MATCHED
 
 
-_WORDS = re.compile(r"\w+")
-
-
-def _has_word(text: str, word: str) -> bool:
-    """`text` holds the folded `word` as a whole word."""
-    return re.search(rf"\b{re.escape(word)}\b", fold(text)) is not None
+def _has_word(folded: str, word: str) -> bool:
+    """The folded text holds `word` as a whole word."""
+    return re.search(rf"\b{re.escape(word)}\b", folded) is not None
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

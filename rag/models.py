@@ -6,6 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# Why an answer abstained (the `abstain_reason` of the JSON contract).
+AbstainReason = Literal[
+    "weak_evidence",
+    "not_in_sources",
+    "figure_not_given",
+    "amount_not_given",
+    "day_not_given",
+    "name_not_given",
+]
+
 
 class Citation(BaseModel):
     marker: int = Field(description="The n of the [n] marker in the answer.")
@@ -30,17 +40,7 @@ class Answer(BaseModel):
     question: str
     answer: str
     abstained: bool
-    abstain_reason: (
-        Literal[
-            "weak_evidence",
-            "not_in_sources",
-            "figure_not_given",
-            "amount_not_given",
-            "day_not_given",
-            "name_not_given",
-        ]
-        | None
-    ) = Field(
+    abstain_reason: AbstainReason | None = Field(
         None,
         description="Why it abstained: the evidence is weak; the LLM found no answer in the "
         "sources (generative mode); or the documents are about the subject but do not give "
