@@ -781,8 +781,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         """A question asking for a name, a figure or a date is better answered by a close
         runner-up that holds one than by a best sentence that does not, and a full answer (a
         date to the month, a count of what is asked) beats a partial one (a bare year)."""
-        if expected_answer(question) is None or ranked[0].answer_type >= 1:
+        kind = expected_answer(question)
+        if kind is None:
             return ranked
+        if ranked[0].answer_type >= 1:
+            return _within_asked_years(question, kind, ranked, self.weights["answer_type_margin"])
         margin = self.weights["answer_type_margin"]
         # A person asked by name or role: a runner-up naming someone from another document
         # than the best passage's is likely someone else (the head of the COC for "the name
@@ -873,6 +876,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 )
         vectors = self.index.sentence_vectors(list(pool))
         names = self._names_to_match(question, best)
+        subjects = self._names_of_document(question, best)
         sides = []
         for node_id, candidate in pool.items():
             values = extract(candidate.text)
@@ -891,9 +895,19 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 and all(_has_word(document, n) for n in names)
             ):
                 continue
+            if not all(_has_word(document, n) for n in subjects):
+                continue
             closeness = float(vectors[node_id] @ best_vector)
             relevance = float(vectors[node_id] @ query_vector)
-            if closeness >= 0.8 and self._share_a_distinctive_word(best, candidate):
+            same_subject = (
+                kind == "count"
+                and bool(subjects)
+                and any(_has_word(window, n) for n in subjects)
+                and _years(candidate.text) <= _years(question)
+            )
+            if closeness >= 0.8 and (
+                same_subject or self._share_a_distinctive_word(best, candidate)
+            ):
                 sides.append((relevance + closeness / 2, node_id, candidate))
         return max(sides)[2] if sides else None
 
@@ -914,6 +928,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         names = {word for m in _NAME.finditer(question) for word in _TOKEN.findall(fold(m[0]))}
         window = fold(self._window(best.info))
         return {n for n in names if len(n) > 2 and _has_word(window, n)}
+
+    def _names_of_document(self, question: str, best: Candidate) -> set[str]:
+        """The names of the question that the best sentence's document carries: the other
+        side's document must carry them too (Clearview's uses do not contradict Briefcam's)."""
+        names = {word for m in _NAME.finditer(question) for word in _TOKEN.findall(fold(m[0]))}
+        document = self._folded_documents[best.info.doc_id]
+        return {n for n in names if len(n) > 2 and _has_word(document, n)}
 
     def _window(self, info: SentenceInfo) -> str:
         """A sentence with the one before it, which often names its subject."""
@@ -961,6 +982,32 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             source_nodes=source_nodes,
             metadata={"abstained": abstained, "confidence": confidence, "conflict": conflict},
         )
+
+
+def _within_asked_years(
+    question: str, kind: str, ranked: list[Candidate], margin: float
+) -> list[Candidate]:
+    """A count or date question that sets its own years ("between 2015 and 2023") is better
+    answered by a close runner-up as full that holds them all than by a best sentence that
+    does not (a count over 2021-2023 for one town)."""
+    if kind not in ("count", "date"):
+        return ranked
+    asked = _years(question)
+    if not asked or asked <= _years(ranked[0].text):
+        return ranked
+    for i, candidate in enumerate(ranked[1:6], start=1):
+        if candidate.score < ranked[0].score - margin:
+            break
+        if candidate.answer_type >= ranked[0].answer_type and asked <= _years(candidate.text):
+            return [candidate, *ranked[:i], *ranked[i + 1 :]]
+    return ranked
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
+def _years(text: str) -> set[str]:
+    return set(_YEAR.findall(text))
 
 
 def _gives(reason: AbstainReason, candidate: Candidate, question: str, people: People) -> bool:

@@ -81,6 +81,18 @@ def test_a_local_count_is_not_contradicted_by_a_national_one(service: AnswerServ
     assert not answer.conflict and "20" in answer.answer and "600" not in answer.answer
 
 
+def test_a_count_over_the_years_asked_is_set_against_the_same_count_elsewhere(
+    service: AnswerService,
+) -> None:
+    # 563 uses "entre 2015 et 2023" answers before Montpellier's 20 over 2021-2023; the other
+    # side is the ministry's "près de 600" for Briefcam, never Clearview's "101 et 500".
+    answer = service.ask("Combien de fois Briefcam a-t-il servi de 2015 à 2023 ?")
+    assert answer.conflict
+    assert "563" in answer.citations[0].text and "près de 600" in answer.citations[1].text
+    assert "101 et 500" not in answer.answer
+    _assert_exact_quotes(service, answer)
+
+
 @pytest.mark.parametrize(
     ("question", "opening"),
     [
