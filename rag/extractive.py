@@ -66,6 +66,8 @@ _ASKS_WHO = re.compile(
     r"|welke (?:minister|persoon|politicus))\b",
     re.IGNORECASE,
 )
+# "Qui / who / wie" opening a question or its part: someone is asked, a person or a body.
+_ASKS_WHO_ALONE = re.compile(ASKS_WHO, re.IGNORECASE)
 # "Quels ministres…", "which MPs…", "welke parlementsleden…": several people are asked.
 _ASKS_SEVERAL = re.compile(
     r"\b(?:quel(?:le)?s|(?:which|welke)\s+(?:[\w-]+\s+){0,2}[\w-]{2,}(?:s|en))\b", re.IGNORECASE
@@ -770,6 +772,15 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if people_named(answer.text, question, self.people):
                 return None
             reason = "name_not_given"
+        elif (
+            kind == "name"
+            and _ASKS_WHO_ALONE.search(question)
+            and not question_parts(question, language)  # a part may be answered alone
+        ):
+            answer = self._answer_type_first(question, ranked)[0]
+            if _names_someone(answer.text, question, self.people):
+                return None
+            reason = "name_not_given"
         else:
             return None
         neighbour = self._neighbour_with_answer(question, language, ranked[0], ranked)
@@ -1015,8 +1026,19 @@ def _gives(reason: AbstainReason, candidate: Candidate, question: str, people: P
     if reason == "day_not_given":
         return has_day(candidate.text)
     if reason == "name_not_given":
-        return people_named(candidate.text, question, people) > 0
+        if asks_named_person(question):
+            return people_named(candidate.text, question, people) > 0
+        return _names_someone(candidate.text, question, people)
     return candidate.answer_type >= COUNT_MATCHED
+
+
+def _names_someone(sentence: str, question: str, people: People) -> bool:
+    """The sentence names a person, or a body or a name the question does not ("Disclose",
+    "le COC"): what a "who" question may be answered with."""
+    if people_named(sentence, question, people):
+        return True
+    asked = fold(question)
+    return any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence))
 
 
 def _has_word(folded: str, word: str) -> bool:

@@ -126,6 +126,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "name_not_given",
             "The documents don't give that name.",
         ),
+        (  # "who" wants someone: the passages name only Clearview, which the question names
+            "Qui a créé Clearview AI ?",
+            "name_not_given",
+            "Les documents ne donnent pas ce nom.",
+        ),
+        ("Wie richtte Clearview AI op?", "name_not_given", "De documenten noemen die naam niet."),
     ],
 )
 def test_a_figure_of_something_else_is_not_an_answer(
@@ -143,6 +149,8 @@ def test_a_figure_of_something_else_is_not_an_answer(
         ("How many gendarmes in Montpellier were trained to use Briefcam?", ["10 militaires"]),
         ("Hoeveel landen zagen de demonstratie van Clearview bij Europol?", ["24", "vingt-quatre"]),
         ("On what date did Hadrien Clouet tweet about Briefcam?", ["November 20, 2023"]),
+        ("Qui dirige le COC ?", ["Franck Schuermans"]),
+        ("Qui est l'auteur de la question écrite 7-1649 ?", ["Els Ampe"]),
     ],
 )
 def test_a_figure_of_what_is_asked_is_quoted(
