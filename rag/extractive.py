@@ -618,8 +618,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 break
             if candidate.score < ranked[0].score - margin:
                 break
-            if candidate in chosen:
-                continue
+            if candidate in chosen or candidate.info.doc_id != ranked[0].info.doc_id:
+                continue  # another document's runner-up is seldom about the same thing
             if sum(len(c.text) for c in chosen) + len(candidate.text) > budget:
                 continue
             if any(_overlap(candidate.terms, c.terms) > 0.5 for c in chosen):
