@@ -46,6 +46,7 @@ from rag.ranker import (
     People,
     QuestionProfile,
     Signals,
+    asked_role,
     asks_named_person,
     asks_person,
     features,
@@ -795,9 +796,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         kind = expected_answer(question)
         if kind is None:
             return ranked
-        if ranked[0].answer_type >= 1:
-            return _within_asked_years(question, kind, ranked, self.weights["answer_type_margin"])
         margin = self.weights["answer_type_margin"]
+        if ranked[0].answer_type >= 1:
+            ranked = _within_asked_years(question, kind, ranked, margin)
+            return _in_asked_role(question, ranked, margin)
         # A person asked by name or role: a runner-up naming someone from another document
         # than the best passage's is likely someone else (the head of the COC for "the name
         # of the DJSOC officer"), and the name gate then abstains.
@@ -1010,6 +1012,21 @@ def _within_asked_years(
         if candidate.score < ranked[0].score - margin:
             break
         if candidate.answer_type >= ranked[0].answer_type and asked <= _years(candidate.text):
+            return [candidate, *ranked[:i], *ranked[i + 1 :]]
+    return ranked
+
+
+def _in_asked_role(question: str, ranked: list[Candidate], margin: float) -> list[Candidate]:
+    """A question asking for a person by role ("which minister", "quel magistrat") is better
+    answered by a close runner-up as full that names someone in that role than by a best
+    sentence naming someone else (the head of the COC for "welke minister")."""
+    role = asked_role(question)
+    if role is None or role.search(fold(ranked[0].text)):
+        return ranked
+    for i, candidate in enumerate(ranked[1:6], start=1):
+        if candidate.score < ranked[0].score - margin:
+            break
+        if candidate.answer_type >= ranked[0].answer_type and role.search(fold(candidate.text)):
             return [candidate, *ranked[:i], *ranked[i + 1 :]]
     return ranked
 

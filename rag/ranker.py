@@ -114,6 +114,31 @@ def asks_named_person(question: str) -> bool:
     return bool(_ASKS_NAMED_PERSON.search(question))
 
 
+# The roles a question may ask for by name, each with its words in French, English and Dutch
+# (folded): "quel magistrat" is answered by a "procureur général", "welke minister" by a
+# "ministre".
+_ROLES = (
+    re.compile(r"\bminist(?:re|er)s?\b"),
+    re.compile(
+        r"\b(?:magistra\w*|juges?|procureurs?|judges?|prosecutors?|rechters?|onderzoeksrechters?)\b"
+    ),
+    re.compile(
+        r"\b(?:deputes?|deput(?:y|ies)|parlementaires?|elus?|mps?|senat\w*|kamerl\w*"
+        r"|parlementsl\w*|parlementarier\w*|volksvertegenwoordig\w*)\b"
+    ),
+)
+
+
+def asked_role(question: str) -> re.Pattern[str] | None:
+    """The words of the role a question asks a person by ("quel magistrat", "which minister"),
+    or None when it asks for no role."""
+    asked = _ASKS_NAMED_PERSON.search(question)
+    if asked is None:
+        return None
+    words = fold(asked.group(0))
+    return next((role for role in _ROLES if role.search(words)), None)
+
+
 # What marks a capitalised pair as a person's name where it appears: a role, a title or a
 # verb of saying before it ("la ministre de l'Intérieur, Annelies Verlinden", "explique Franck
 # Schuermans"), or after it a description, a handle, a party or a quotation ("Hadrien Clouet,

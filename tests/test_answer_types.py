@@ -150,6 +150,8 @@ def test_a_figure_of_something_else_is_not_an_answer(
         ("Hoeveel landen zagen de demonstratie van Clearview bij Europol?", ["24", "vingt-quatre"]),
         ("On what date did Hadrien Clouet tweet about Briefcam?", ["November 20, 2023"]),
         ("Qui dirige le COC ?", ["Franck Schuermans"]),
+        # the magistrate, not the ministers the complaint named
+        ("Quel magistrat a mis fin au signalement des députés insoumis ?", ["Rémy Heitz"]),
         ("Qui est l'auteur de la question écrite 7-1649 ?", ["Els Ampe"]),
     ],
 )

@@ -2,11 +2,13 @@
 
 import pytest
 
+from index.text import fold
 from rag.ranker import (
     FEATURES,
     LearnedRanker,
     People,
     QuestionProfile,
+    asked_role,
     names_a_person,
     people_named,
 )
@@ -78,3 +80,25 @@ def test_people_are_told_from_units_by_how_the_corpus_speaks_of_them() -> None:
     assert names_a_person(unit, "Qui ?")  # with no corpus, any capitalised pair may be one
     assert not names_a_person(unit, "Qui ?", people)
     assert people_named("Bruno Le Roux et Gérald Darmanin", "Qui ?", people) == 2
+
+
+@pytest.mark.parametrize(
+    ("question", "role_word", "other_word"),
+    [
+        ("Quel magistrat a classé l'affaire ?", "procureur", "ministre"),
+        ("Which judge handled the case?", "juge", "député"),
+        ("Welke minister bevestigde het gebruik?", "ministre", "procureur"),
+        ("Quels députés ont saisi la justice ?", "élu", "juge"),
+    ],
+)
+def test_the_role_asked_is_read_in_any_language(
+    question: str, role_word: str, other_word: str
+) -> None:
+    role = asked_role(question)
+    assert role is not None
+    assert role.search(fold(f"le {role_word} a dit")) and not role.search(fold(other_word))
+
+
+def test_a_question_without_a_role_asks_none() -> None:
+    assert asked_role("Qui a fondé Clearview ?") is None
+    assert asked_role("Comment s'appelle le policier ?") is None
