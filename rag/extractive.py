@@ -155,6 +155,7 @@ SENTENCE_WEIGHTS = {
     "restates": 0.2,
     "second_margin": 0.08,
     "answer_type_margin": 0.1,
+    "part_same_document": 0.1,
 }
 
 
@@ -706,7 +707,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
     ) -> Candidate | None:
         """For one part of a question that asks two things ("où… et combien…"): the sentence
         that best answers that part alone, when none of those chosen answers it about as well.
-        Scored like a question of its own: similarity, term coverage, the kind of thing asked."""
+        Scored like a question of its own: similarity, term coverage, the kind of thing asked,
+        and a bonus for the documents already quoted."""
         if self.embed is None or len(chosen) >= PART_SENTENCES_MAX:
             return None
         kind = expected_answer(part)
@@ -735,11 +737,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         terms = self.scorer.terms(part)
         lexical = self.weights["lexical_fr" if language == "fr" else "lexical_other"]
 
+        chosen_docs = {c.info.doc_id for c in chosen}  # both parts are usually told together
         scores = {
             node_id: float(vectors[node_id] @ vector)
             + lexical * self.scorer.coverage(terms, candidate.terms)
             + self.weights["answer_type"]
             * gives_answer_type(kind, candidate.text, part, self.units, language, self.people)
+            + self.weights["part_same_document"] * (candidate.info.doc_id in chosen_docs)
             for node_id, candidate in pool.items()
         }
         best = max(pool, key=lambda node_id: (scores[node_id], node_id))

@@ -201,6 +201,19 @@ def test_each_part_of_a_two_part_question_is_answered(service: AnswerService) ->
     assert "24 pays" in answer.answer or "vingt-quatre pays" in answer.answer
 
 
+def test_the_second_part_is_looked_for_first_in_the_passage_quoted(
+    service: AnswerService,
+) -> None:
+    # Both parts are told in the AFP article; Montpellier's count in another text is not the
+    # inspections' finding.
+    answer = service.ask(
+        "Selon le rapport des inspections, dans quel cadre Briefcam a-t-il été employé et "
+        "combien de cas illégaux de reconnaissance faciale y a-t-il eu ?"
+    )
+    assert "cas unique" in answer.answer
+    assert {c.doc_id for c in answer.citations} == {"002_a3c6cc4dc859aab0"}
+
+
 @pytest.mark.parametrize(
     ("sentence", "left_open"),
     [
