@@ -52,6 +52,7 @@ from rag.ranker import (
     features,
     has_negation,
     names_a_person,
+    names_in_role,
     people_named,
 )
 from rag.settings import RagSettings
@@ -803,7 +804,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         margin = self.weights["answer_type_margin"]
         if ranked[0].answer_type >= 1:
             ranked = _within_asked_years(question, kind, ranked, margin)
-            return _in_asked_role(question, ranked, margin)
+            return _in_asked_role(question, ranked, margin, self.people)
         # A person asked by name or role: a runner-up naming someone from another document
         # than the best passage's is likely someone else (the head of the COC for "the name
         # of the DJSOC officer"), and the name gate then abstains.
@@ -1020,17 +1021,21 @@ def _within_asked_years(
     return ranked
 
 
-def _in_asked_role(question: str, ranked: list[Candidate], margin: float) -> list[Candidate]:
+def _in_asked_role(
+    question: str, ranked: list[Candidate], margin: float, people: People
+) -> list[Candidate]:
     """A question asking for a person by role ("which minister", "quel magistrat") is better
     answered by a close runner-up as full that names someone in that role than by a best
     sentence naming someone else (the head of the COC for "welke minister")."""
     role = asked_role(question)
-    if role is None or role.search(fold(ranked[0].text)):
+    if role is None or names_in_role(ranked[0].text, role, people):
         return ranked
     for i, candidate in enumerate(ranked[1:6], start=1):
         if candidate.score < ranked[0].score - margin:
             break
-        if candidate.answer_type >= ranked[0].answer_type and role.search(fold(candidate.text)):
+        if candidate.answer_type >= ranked[0].answer_type and names_in_role(
+            candidate.text, role, people
+        ):
             return [candidate, *ranked[:i], *ranked[i + 1 :]]
     return ranked
 

@@ -26,8 +26,9 @@ _ASKS_NAMED_PERSON = re.compile(
     r"|procureur)s?"
     r"|which (?:[\w-]+ ){0,2}(?:person|minister|deputy|deputies|magistrate|mp|senator"
     r"|politician|member|judge|prosecutor)s?"
-    r"|welke (?:[\w-]+ ){0,2}(?:minister|persoon|politicus|parlementariër|magistraat"
-    r"|afgevaardigde|kamerlid|parlementsleden|rechter|onderzoeksrechter|procureur)\w*)\b",
+    r"|welke? (?:[\w-]+ ){0,2}(?:\w+-)?(?:minister|persoon|politicus|parlementariër|magistraat"
+    r"|afgevaardigde|kamerl(?:id|eden)|parlementsl(?:id|eden)|rechter|onderzoeksrechter"
+    r"|procureur)\w*)\b",
     re.IGNORECASE,
 )
 # Questions that want a person's name, not a body's ("qui", "quel magistrat", "who").
@@ -206,6 +207,32 @@ class People:
 
 
 EVERY_PAIR = People(None)
+
+
+def names_in_role(sentence: str, role: re.Pattern[str], people: People = EVERY_PAIR) -> bool:
+    """The sentence names a person in the role (see `asked_role`): its words just before the
+    name, since the previous name ("le procureur général près la Cour de cassation, Rémy
+    Heitz", "l'élu LFI Aurélien Saintoul"), or just after it ("Hadrien Clouet, l'un des
+    députés"). A role word elsewhere in the sentence may be someone else's."""
+    previous_end = 0
+    for match in _PERSON.finditer(sentence):
+        if people.known is not None and fold(match.group(0)) not in people.known:
+            continue
+        before = sentence[max(match.start() - 80, previous_end) : match.start()]
+        after = sentence[match.end() : match.end() + 40]
+        in_apposition = not _OBJECT_OF.search(before)  # not "le député écrit à Rémy Heitz"
+        if (in_apposition and role.search(fold(before))) or role.search(fold(after.split(".")[0])):
+            return True
+        previous_end = match.end()
+    return False
+
+
+# A preposition just before a name makes it an object, not the role's holder.
+_OBJECT_OF = re.compile(
+    r"\b(?:de|du|d['’]|à|auprès de|par|pour|avec|chez|contre|to|by|with|for|from|against"
+    r"|van|door|aan|met|voor|tegen)\s*$",
+    re.IGNORECASE,
+)
 
 
 def names_a_person(sentence: str, question: str, people: People = EVERY_PAIR) -> bool:

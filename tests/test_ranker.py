@@ -10,6 +10,7 @@ from rag.ranker import (
     QuestionProfile,
     asked_role,
     names_a_person,
+    names_in_role,
     people_named,
 )
 
@@ -102,3 +103,41 @@ def test_the_role_asked_is_read_in_any_language(
 def test_a_question_without_a_role_asks_none() -> None:
     assert asked_role("Qui a fondé Clearview ?") is None
     assert asked_role("Comment s'appelle le policier ?") is None
+
+
+def test_dutch_asks_a_person_with_welk_and_welke() -> None:
+    assert asked_role("Welk LFI-parlementslid schreef dat?") is not None
+    assert asked_role("Welke kamerleden stelden vragen?") is not None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asked", "in_role"),
+    [
+        ("écrivait alors l’élu LFI Aurélien Saintoul.", "Quel député l'a écrit ?", True),
+        (
+            "ce classement a été décidé par le procureur général près la Cour de cassation, "
+            "Rémy Heitz, le 27 janvier",
+            "Quel magistrat a classé l'affaire ?",
+            True,
+        ),
+        ("Hadrien Clouet, l’un des députés, a réagi.", "Which MP reacted?", True),
+        # the deputy writes to the prosecutor: Rémy Heitz is not the deputy
+        (
+            "insistait le député dans son courrier auprès de Rémy Heitz, qui exerce les "
+            "fonctions de ministère public",
+            "Quel député a écrit ?",
+            False,
+        ),
+        (
+            '"Ce n’est pas acceptable", explique Franck Schuermans, du COC.',
+            "Welke minister zei het?",
+            False,
+        ),
+    ],
+)
+def test_a_person_is_in_the_role_only_beside_its_words(
+    sentence: str, asked: str, in_role: bool
+) -> None:
+    role = asked_role(asked)
+    assert role is not None
+    assert names_in_role(sentence, role) is in_role
