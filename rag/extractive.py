@@ -476,14 +476,25 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         )
         query_terms = self.scorer.terms(bundle.query_str)
         kind = expected_answer(bundle.query_str)
+        # A person asked by name or role ("the DJSOC officer who searched with Clearview") is
+        # named in a document about all the question names, not in one about some of them.
+        whose = (
+            self._documents_about(bundle.query_str, in_play, every=True)
+            if asks_named_person(bundle.query_str)
+            else None
+        )
         w = self.weights
         lexical_weight = w["lexical_fr"] if language == "fr" else w["lexical_other"]
         for node_id, candidate in candidates.items():
             candidate.cosine = float(vectors[node_id] @ query_vector)
             candidate.terms = self.scorer.sentence_terms[node_id]
             candidate.lexical = self.scorer.coverage(query_terms, candidate.terms)
-            candidate.answer_type = gives_answer_type(
-                kind, candidate.text, bundle.query_str, self.units, language, self.people
+            candidate.answer_type = (
+                gives_answer_type(
+                    kind, candidate.text, bundle.query_str, self.units, language, self.people
+                )
+                if whose is None or candidate.info.doc_id in whose
+                else 0.0
             )
             candidate.novelty = (
                 len(candidate.terms - query_terms) / len(candidate.terms)
@@ -551,15 +562,18 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if self.ranker is not None:
                 candidate.score = self.ranker.score(candidate.features)
 
-    def _documents_about(self, question: str, among: set[str]) -> set[str] | None:
+    def _documents_about(
+        self, question: str, among: set[str], every: bool = False
+    ) -> set[str] | None:
         """Of the documents `among`, those that mention a name the question asks about
-        (Briefcam, Clearview, a person...) when the corpus knows that name at all; None
-        means no constraint."""
+        (Briefcam, Clearview, a person...), or `every` such name, when the corpus knows that
+        name at all; None means no constraint."""
         names = {fold(m.group(0)) for m in _NAME.finditer(question)}
         known = [name for name in names if self._corpus_knows(name)]
         if not known:
             return None
-        return {d for d in among if any(name in self._folded_documents[d] for name in known)}
+        mentions = all if every else any
+        return {d for d in among if mentions(name in self._folded_documents[d] for name in known)}
 
     def _corpus_knows(self, name: str) -> bool:
         """Whether any document mentions `name`: a word the corpus lacks settles it at once,
