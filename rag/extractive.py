@@ -190,7 +190,7 @@ def expected_answer(question: str) -> str | None:
         return "date"
     if _ASKS_WHY.search(question):
         return "reason"
-    if _ASKS_WHO.search(question) or asks_person(question):
+    if _ASKS_WHO.search(question) or asks_person(question) or _ASKS_BODY.search(question):
         return "name"
     if _ASKS_WHERE.search(question):
         return "name"
@@ -239,8 +239,35 @@ def gives_answer_type(
         if asks_person(question):
             wanted = NAMES_FOR_A_LIST if _ASKS_SEVERAL.search(question) else 1
             return min(1.0, people_named(sentence, question, people) / wanted)
+        if _ASKS_BODY.search(question):
+            if any(fold(acronym) not in asked for acronym in _acronyms(sentence)):
+                return 1.0  # bodies go by their initials: "le COC", "la Cnil", "DJSOC"
+            return 0.5 * any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence))
         return float(any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence)))
     return 0.0
+
+
+# Questions asking which body, authority or unit did something.
+_ASKS_BODY = re.compile(
+    r"\b(?:quel(?:le)?s?\s+(?:organe|organisme|instance|autorité|service|institution|unité)"
+    r"|which\s+(?:[\w-]+\s+)?(?:body|bodies|authority|agency|organi[sz]ation|unit|service"
+    r"|institution)"
+    r"|welke?\s+(?:[\w-]+\s+)?(?:instantie|orgaan|autoriteit|dienst|instelling|eenheid))\b",
+    re.IGNORECASE,
+)
+# Initials ("COC", "DJSOC", "PTB/PVDA") or a short name in brackets after a long one ("la
+# Commission nationale de l'informatique et des libertés (Cnil)").
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}\b|(?<=\()[A-Z][a-z]{2,5}(?=\))")
+_CAPITALISED_BEFORE = re.compile(r"[A-Z][a-z]+\s$")
+
+
+def _acronyms(sentence: str) -> list[str]:
+    """The sentence's initials, but not those ending a name ("Clearview AI")."""
+    return [
+        m.group(0)
+        for m in _ACRONYM.finditer(sentence)
+        if not _CAPITALISED_BEFORE.search(sentence[max(0, m.start() - 30) : m.start()])
+    ]
 
 
 _STEM_ONLY = UnitMatcher(None, 0.0)

@@ -201,6 +201,16 @@ def test_each_part_of_a_two_part_question_is_answered(service: AnswerService) ->
     assert "24 pays" in answer.answer or "vingt-quatre pays" in answer.answer
 
 
+def test_a_body_asked_is_answered_by_its_initials(service: AnswerService) -> None:
+    question = "Which authority looked into the Belgian police's use of Clearview?"
+    assert expected_answer(question) == "name"
+    assert gives_answer_type("name", "C’est le COC qui a enquêté.", question) == 1.0
+    # "AI" ends a name, it is no body's initials
+    assert gives_answer_type("name", "Clearview AI a répondu au Soir.", question) == 0.5
+    answer = service.ask(question)
+    assert "COC" in answer.citations[0].text
+
+
 def test_the_second_part_is_looked_for_first_in_the_passage_quoted(
     service: AnswerService,
 ) -> None:
