@@ -56,6 +56,12 @@ _ASKED_UNIT_LATER = re.compile(r"\bcombien\b[^?]*?\s(?:de\s+|d['’]\s*)(?=[^\W\
 _AUXILIARIES = {"did", "do", "does", "have", "can", "could", "would", "should", "werden"}
 # "How often", "hoe vaak": occurrences are counted, as with "combien de fois".
 _ASKS_HOW_OFTEN = re.compile(r"\b(?:how often|hoe vaak)\b", re.IGNORECASE)
+# "What is the population of…": a count of inhabitants, asked without "how many".
+ASKS_POPULATION = re.compile(
+    r"\b(?:what|quelle|wat)\s+(?:is|was|est|était|zijn)\s+(?:the|la|de|het)\s+"
+    r"(?:population|bevolking|inwonertal|aantal inwoners)\b",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[^\W\d_][\w’'-]*")
 _OCCURRENCE_UNITS = {"fois", "reprises", "times", "keer", "maal"}
 _OCCURRENCE_NOUNS = re.compile(
@@ -148,6 +154,8 @@ def asked_unit(question: str) -> str | None:
     words, up to the first function word)."""
     if _ASKS_HOW_OFTEN.search(question):
         return "times"
+    if ASKS_POPULATION.search(question):
+        return "habitants"
     trigger = _ASKED_UNIT.search(question) or _ASKED_UNIT_LATER.search(question)
     if not trigger:
         return None

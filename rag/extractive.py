@@ -24,6 +24,7 @@ from index.reader import LoadedIndex, SentenceInfo
 from index.terms import stemmed_terms
 from index.text import fold
 from rag.answer_types import (
+    ASKS_POPULATION,
     COUNT_MATCHED,
     MONTHS,
     NUMERIC_DATE,
@@ -184,7 +185,11 @@ _NAME = re.compile(
 def expected_answer(question: str) -> str | None:
     """What kind of thing the question asks for: a person, a place, a count (an amount of
     money among them), a date or a reason."""
-    if _ASKS_COUNT.search(question) or (_ASKS_AMOUNT.search(question) and asks_money(question)):
+    if (
+        _ASKS_COUNT.search(question)
+        or ASKS_POPULATION.search(question)
+        or (_ASKS_AMOUNT.search(question) and asks_money(question))
+    ):
         return "count"
     if _ASKS_DATE.search(question):
         return "date"

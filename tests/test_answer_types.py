@@ -132,6 +132,11 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "Les documents ne donnent pas ce nom.",
         ),
         ("Wie richtte Clearview AI op?", "name_not_given", "De documenten noemen die naam niet."),
+        (  # a population is a count of inhabitants, asked without "how many"
+            "Wat is het inwonertal van Montpellier?",
+            "figure_not_given",
+            "De documenten geven dat aantal niet.",
+        ),
     ],
 )
 def test_a_figure_of_something_else_is_not_an_answer(
@@ -308,3 +313,9 @@ def test_a_qualification_that_follows_is_quoted_too(service: AnswerService) -> N
 def test_a_name_asked_is_given(service: AnswerService, question: str, name: str) -> None:
     answer = service.ask(question)
     assert not answer.abstained and name in answer.answer, answer.answer
+
+
+def test_population_is_asked_only_as_a_question() -> None:
+    assert asked_unit("What is the population of Toulouse?") == "habitants"
+    # "la population" as a noun asks for no count
+    assert asked_unit("Waarop berust het vertrouwen tussen politie en bevolking?") is None
