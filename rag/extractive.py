@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -1061,17 +1062,10 @@ def _within_asked_years(
     """A count or date question that sets its own years ("between 2015 and 2023") is better
     answered by a close runner-up as full that holds them all than by a best sentence that
     does not (a count over 2021-2023 for one town)."""
-    if kind not in ("count", "date"):
+    asked = _years(question) if kind in ("count", "date") else set()
+    if not asked:
         return ranked
-    asked = _years(question)
-    if not asked or asked <= _years(ranked[0].text):
-        return ranked
-    for i, candidate in enumerate(ranked[1:6], start=1):
-        if candidate.score < ranked[0].score - margin:
-            break
-        if candidate.answer_type >= ranked[0].answer_type and asked <= _years(candidate.text):
-            return [candidate, *ranked[:i], *ranked[i + 1 :]]
-    return ranked
+    return _close_runner_up_first(ranked, margin, lambda text: asked <= _years(text))
 
 
 def _in_asked_role(
@@ -1081,14 +1075,22 @@ def _in_asked_role(
     answered by a close runner-up as full that names someone in that role than by a best
     sentence naming someone else (the head of the COC for "welke minister")."""
     role = asked_role(question)
-    if role is None or names_in_role(ranked[0].text, role, people):
+    if role is None:
+        return ranked
+    return _close_runner_up_first(ranked, margin, lambda text: names_in_role(text, role, people))
+
+
+def _close_runner_up_first(
+    ranked: list[Candidate], margin: float, fits: Callable[[str], bool]
+) -> list[Candidate]:
+    """When the best sentence does not fit what the question asks and a runner-up within
+    `margin`, as full an answer, does: that runner-up first."""
+    if fits(ranked[0].text):
         return ranked
     for i, candidate in enumerate(ranked[1:6], start=1):
         if candidate.score < ranked[0].score - margin:
             break
-        if candidate.answer_type >= ranked[0].answer_type and names_in_role(
-            candidate.text, role, people
-        ):
+        if candidate.answer_type >= ranked[0].answer_type and fits(candidate.text):
             return [candidate, *ranked[:i], *ranked[i + 1 :]]
     return ranked
 
