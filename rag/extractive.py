@@ -72,6 +72,14 @@ _ASKS_WHO = re.compile(
 )
 # "Qui / who / wie" opening a question or its part: someone is asked, a person or a body.
 _ASKS_WHO_ALONE = re.compile(ASKS_WHO, re.IGNORECASE)
+# Questions asking which body, authority or unit did something.
+_ASKS_BODY = re.compile(
+    r"\b(?:quel(?:le)?s?\s+(?:organe|organisme|instance|autorité|service|institution|unité)"
+    r"|which\s+(?:[\w-]+\s+)?(?:body|bodies|authority|agency|organi[sz]ation|unit|service"
+    r"|institution)"
+    r"|welke?\s+(?:[\w-]+\s+)?(?:instantie|orgaan|autoriteit|dienst|instelling|eenheid))\b",
+    re.IGNORECASE,
+)
 # "Quels ministres…", "which MPs…", "welke parlementsleden…": several people are asked.
 _ASKS_SEVERAL = re.compile(
     r"\b(?:quel(?:le)?s|(?:which|welke)\s+(?:[\w-]+\s+){0,2}[\w-]{2,}(?:s|en))\b", re.IGNORECASE
@@ -250,19 +258,11 @@ def gives_answer_type(
         if _ASKS_BODY.search(question):
             if any(fold(acronym) not in asked for acronym in _acronyms(sentence)):
                 return 1.0  # bodies go by their initials: "le COC", "la Cnil", "DJSOC"
-            return 0.5 * any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence))
-        return float(any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence)))
+            return 0.5 * _names_what_is_not_asked(sentence, asked)
+        return float(_names_what_is_not_asked(sentence, asked))
     return 0.0
 
 
-# Questions asking which body, authority or unit did something.
-_ASKS_BODY = re.compile(
-    r"\b(?:quel(?:le)?s?\s+(?:organe|organisme|instance|autorité|service|institution|unité)"
-    r"|which\s+(?:[\w-]+\s+)?(?:body|bodies|authority|agency|organi[sz]ation|unit|service"
-    r"|institution)"
-    r"|welke?\s+(?:[\w-]+\s+)?(?:instantie|orgaan|autoriteit|dienst|instelling|eenheid))\b",
-    re.IGNORECASE,
-)
 # Initials ("COC", "DJSOC", "PTB/PVDA") or a short name in brackets after a long one ("la
 # Commission nationale de l'informatique et des libertés (Cnil)").
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b|(?<=\()[A-Z][a-z]{2,5}(?=\))")
@@ -1116,10 +1116,14 @@ def _gives(reason: AbstainReason, candidate: Candidate, question: str, people: P
 def _names_someone(sentence: str, question: str, people: People) -> bool:
     """The sentence names a person, or a body or a name the question does not ("Disclose",
     "le COC"): what a "who" question may be answered with."""
-    if people_named(sentence, question, people):
-        return True
-    asked = fold(question)
-    return any(fold(m.group(0)) not in asked for m in _NAME.finditer(sentence))
+    return bool(people_named(sentence, question, people)) or _names_what_is_not_asked(
+        sentence, fold(question)
+    )
+
+
+def _names_what_is_not_asked(sentence: str, folded_question: str) -> bool:
+    """The sentence holds a capitalised name that the (folded) question does not."""
+    return any(fold(m.group(0)) not in folded_question for m in _NAME.finditer(sentence))
 
 
 def _has_word(folded: str, word: str) -> bool:
