@@ -65,13 +65,9 @@ _DATE = re.compile(
     rf"|\b(?:{MONTHS})\s+\d{{1,2}},?\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
-_ASKS_WHO = re.compile(
-    rf"{ASKS_WHO}|\b(?:quel organe|quelle personne|which (?:person|minister|deputies|body)"
-    r"|welke (?:minister|persoon|politicus))\b",
-    re.IGNORECASE,
-)
 # "Qui / who / wie" opening a question or its part: someone is asked, a person or a body.
-_ASKS_WHO_ALONE = re.compile(ASKS_WHO, re.IGNORECASE)
+# (A person asked by name or role is `asks_named_person`; a body by kind, `_ASKS_BODY`.)
+_ASKS_WHO = re.compile(ASKS_WHO, re.IGNORECASE)
 # Questions asking which body, authority or unit did something.
 _ASKS_BODY = re.compile(
     r"\b(?:quel(?:le)?s?\s+(?:organe|organisme|instance|autorité|service|institution|unité)"
@@ -206,7 +202,7 @@ def expected_answer(question: str) -> str | None:
         return "date"
     if _ASKS_WHY.search(question):
         return "reason"
-    if _ASKS_WHO.search(question) or asks_person(question) or _ASKS_BODY.search(question):
+    if asks_person(question) or _ASKS_BODY.search(question):
         return "name"
     if _ASKS_WHERE.search(question):
         return "name"
@@ -827,18 +823,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if any(has_day(c.text) for c in leading):
                 return None
             reason = "day_not_given"
-        elif kind == "name" and asks_named_person(question):
-            answer = self._answer_type_first(question, ranked)[0]
-            if people_named(answer.text, question, self.people):
-                return None
-            reason = "name_not_given"
-        elif (
-            kind == "name"
-            and _ASKS_WHO_ALONE.search(question)
-            and not question_parts(question, language)  # a part may be answered alone
+        elif kind == "name" and (
+            asks_named_person(question)
+            # "qui / who": not for a two-part question, whose other part may be answered
+            or (_ASKS_WHO.search(question) and not question_parts(question, language))
         ):
             answer = self._answer_type_first(question, ranked)[0]
-            if _names_someone(answer.text, question, self.people):
+            if _gives_name(answer.text, question, self.people):
                 return None
             reason = "name_not_given"
         else:
@@ -961,14 +952,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             ):
                 continue
             window = fold(self._window(candidate.info))
+            if names and not any(_has_word(window, n) for n in names):
+                continue
             document = self._folded_documents[candidate.info.doc_id]
-            if names and not (
-                any(_has_word(window, n) for n in names)
-                and all(_has_word(document, n) for n in names)
-            ):
-                continue
             if not all(_has_word(document, n) for n in subjects):
-                continue
+                continue  # `names`, in the best sentence's window, are among `subjects`
             closeness = float(vectors[node_id] @ best_vector)
             relevance = float(vectors[node_id] @ query_vector)
             same_subject = (
@@ -997,16 +985,14 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         word by word ("in Montpellier Briefcam" is two names): the other side of a
         disagreement must carry one of them, and its document all of them (a count for
         Montpellier is not contradicted by a national one)."""
-        names = {word for m in _NAME.finditer(question) for word in _TOKEN.findall(fold(m[0]))}
         window = fold(self._window(best.info))
-        return {n for n in names if len(n) > 2 and _has_word(window, n)}
+        return {n for n in _name_words(question) if _has_word(window, n)}
 
     def _names_of_document(self, question: str, best: Candidate) -> set[str]:
         """The names of the question that the best sentence's document carries: the other
         side's document must carry them too (Clearview's uses do not contradict Briefcam's)."""
-        names = {word for m in _NAME.finditer(question) for word in _TOKEN.findall(fold(m[0]))}
         document = self._folded_documents[best.info.doc_id]
-        return {n for n in names if len(n) > 2 and _has_word(document, n)}
+        return {n for n in _name_words(question) if _has_word(document, n)}
 
     def _window(self, info: SentenceInfo) -> str:
         """A sentence with the one before it, which often names its subject."""
@@ -1107,23 +1093,28 @@ def _gives(reason: AbstainReason, candidate: Candidate, question: str, people: P
     if reason == "day_not_given":
         return has_day(candidate.text)
     if reason == "name_not_given":
-        if asks_named_person(question):
-            return people_named(candidate.text, question, people) > 0
-        return _names_someone(candidate.text, question, people)
+        return _gives_name(candidate.text, question, people)
     return candidate.answer_type >= COUNT_MATCHED
 
 
-def _names_someone(sentence: str, question: str, people: People) -> bool:
-    """The sentence names a person, or a body or a name the question does not ("Disclose",
-    "le COC"): what a "who" question may be answered with."""
-    return bool(people_named(sentence, question, people)) or _names_what_is_not_asked(
-        sentence, fold(question)
-    )
+def _gives_name(sentence: str, question: str, people: People) -> bool:
+    """The sentence gives the name asked: a person for a person asked by name or role; for
+    "qui / who", a person or a body or name the question does not hold ("Disclose", "le
+    COC")."""
+    if people_named(sentence, question, people):
+        return True
+    return not asks_named_person(question) and _names_what_is_not_asked(sentence, fold(question))
 
 
 def _names_what_is_not_asked(sentence: str, folded_question: str) -> bool:
     """The sentence holds a capitalised name that the (folded) question does not."""
     return any(fold(m.group(0)) not in folded_question for m in _NAME.finditer(sentence))
+
+
+def _name_words(question: str) -> set[str]:
+    """The words of the question's names, folded, of three letters or more."""
+    words = {word for m in _NAME.finditer(question) for word in _TOKEN.findall(fold(m[0]))}
+    return {word for word in words if len(word) > 2}
 
 
 def _has_word(folded: str, word: str) -> bool:

@@ -199,10 +199,17 @@ class People:
                     grown = True
         return cls(frozenset(known))
 
+    def name_matches(self, sentence: str) -> list[re.Match[str]]:
+        """Where the sentence names people."""
+        return [
+            m
+            for m in _PERSON.finditer(sentence)
+            if self.known is None or fold(m.group(0)) in self.known
+        ]
+
     def named_in(self, sentence: str) -> list[str]:
         """The people the sentence names, folded."""
-        names = (fold(m.group(0)) for m in _PERSON.finditer(sentence))
-        return [n for n in names if self.known is None or n in self.known]
+        return [fold(m.group(0)) for m in self.name_matches(sentence)]
 
 
 EVERY_PAIR = People(None)
@@ -214,9 +221,7 @@ def names_in_role(sentence: str, role: re.Pattern[str], people: People = EVERY_P
     Heitz", "l'élu LFI Aurélien Saintoul"), or just after it ("Hadrien Clouet, l'un des
     députés"). A role word elsewhere in the sentence may be someone else's."""
     previous_end = 0
-    for match in _PERSON.finditer(sentence):
-        if people.known is not None and fold(match.group(0)) not in people.known:
-            continue
+    for match in people.name_matches(sentence):
         before = sentence[max(match.start() - 80, previous_end) : match.start()]
         after = sentence[match.end() : match.end() + 40]
         in_apposition = not _OBJECT_OF.search(before)  # not "le député écrit à Rémy Heitz"
