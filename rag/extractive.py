@@ -144,6 +144,17 @@ def leaves_quote_open(sentence: str) -> bool:
     return True
 
 
+def closes_unopened_quote(sentence: str) -> bool:
+    """The sentence starts inside a quotation: its first mark closes one, after words
+    ("Il n'est installé sur aucun ordinateur de notre service » a répondu le commissaire")."""
+    first = _QUOTE_MARK.search(sentence)
+    return (
+        first is not None
+        and first.group() in "”»"
+        and re.search(r"\w", sentence[: first.start()]) is not None
+    )
+
+
 # A sentence that qualifies the one before it ("Cependant, … le matériel est apprécié").
 _QUALIFIES = re.compile(
     r"^[\"“«\s]*(?:cependant|toutefois|néanmoins|pourtant|en revanche|par contre|however"
@@ -722,19 +733,37 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     def _complete_quotations(self, chosen: list[Candidate]) -> list[Candidate]:
         """A chosen sentence that opens a quotation it does not close is quoted on to the
-        sentence that closes it (a quotation cut mid-way misquotes), as one citation; sentences
-        that citation now holds are dropped. Left as it is when no close is found near."""
-        completed: list[Candidate] = []
-        for candidate in chosen:
+        sentence that closes it, and one that closes a quotation it does not open is quoted from
+        the sentence that opens it (a quotation cut mid-way misquotes), as one citation; chosen
+        sentences a citation now holds are dropped. Left as it is when no mark is found near."""
+        completed = [self._through_quotation_end(self._from_quotation_start(c)) for c in chosen]
+        kept: list[Candidate] = []
+        for i, candidate in enumerate(completed):
             if any(
-                c.info.doc_id == candidate.info.doc_id
-                and c.info.end >= candidate.info.end
-                and c.info.start <= candidate.info.start
-                for c in completed
+                _holds(other, candidate) and (not _holds(candidate, other) or j < i)
+                for j, other in enumerate(completed)
+                if j != i
             ):
-                continue  # inside a quotation already completed
-            completed.append(self._through_quotation_end(candidate))
-        return completed
+                continue  # inside another completed quotation (or the same span, quoted earlier)
+            kept.append(candidate)
+        return kept
+
+    def _from_quotation_start(self, candidate: Candidate) -> Candidate:
+        if not closes_unopened_quote(candidate.text):
+            return candidate
+        position, _ = self._positions[candidate.info.node_id]
+        siblings = self.index.sentences_by_doc[candidate.info.doc_id]
+        text = self.index.documents[candidate.info.doc_id].text
+        for j in range(position - 1, max(position - 1 - QUOTE_CONTINUATION_MAX, -1), -1):
+            preceding = siblings[j]
+            if preceding.boilerplate or candidate.info.start - preceding.start > (
+                QUOTE_CONTINUATION_CHARS
+            ):
+                break
+            if leaves_quote_open(text[preceding.start : preceding.end]):
+                info = replace(candidate.info, start=preceding.start)
+                return replace(candidate, info=info, text=text[info.start : info.end])
+        return candidate
 
     def _through_quotation_end(self, candidate: Candidate) -> Candidate:
         if not leaves_quote_open(candidate.text):
@@ -1003,7 +1032,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     @staticmethod
     def _text(language: Language, chosen: list[Candidate], conflict: bool) -> str:
-        quote = (lambda s: s) if language == "fr" else (lambda s: f"« {s} »")
+        def quote(text: str) -> str:
+            if language == "fr":
+                return text
+            # Quoted verbatim; a quotation holding guillemets goes in the other marks.
+            return f"“{text}”" if "«" in text or "»" in text else f"« {text} »"
+
         parts = [f"{quote(c.text)} [{i}]" for i, c in enumerate(chosen, start=1)]
         if conflict:
             body = (
@@ -1082,6 +1116,14 @@ def _close_runner_up_first(
 
 
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
+def _holds(outer: Candidate, inner: Candidate) -> bool:
+    return (
+        outer.info.doc_id == inner.info.doc_id
+        and outer.info.start <= inner.info.start
+        and inner.info.end <= outer.info.end
+    )
 
 
 def _years(text: str) -> set[str]:

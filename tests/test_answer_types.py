@@ -17,6 +17,7 @@ from rag.answer_types import (
 )
 from rag.extractive import (
     Candidate,
+    closes_unopened_quote,
     expected_answer,
     gives_answer_type,
     leaves_quote_open,
@@ -254,6 +255,20 @@ def test_a_quotation_left_open_is_recognised(sentence: str, left_open: bool) -> 
 
 
 @pytest.mark.parametrize(
+    ("sentence", "closes"),
+    [
+        ("Il n'est installé sur aucun ordinateur » a répondu le commissaire.", True),
+        ("pas un outil légal”, a-t-il dit.", True),
+        ("« Nous n'avons jamais utilisé le logiciel. » a-t-il dit.", False),
+        ("Il est « anormal » de faire ça.", False),
+        ('"Ce n’est pas acceptable", explique Franck Schuermans.', False),
+    ],
+)
+def test_a_quotation_closed_without_its_start_is_recognised(sentence: str, closes: bool) -> None:
+    assert closes_unopened_quote(sentence) is closes
+
+
+@pytest.mark.parametrize(
     ("question", "kind"),
     [
         ("Quand Briefcam a-t-il été désactivé ?", "date"),
@@ -295,6 +310,16 @@ def test_a_quotation_is_quoted_to_its_end(service: AnswerService) -> None:
     quoted = next(c for c in answer.citations if "Disclose" in c.text)
     assert quoted.text.endswith("analyser des visages.”")  # three sentences, one citation
     assert service.index.documents[quoted.doc_id].text[quoted.start : quoted.end] == quoted.text
+
+
+def test_a_quotation_is_quoted_from_its_start(service: AnswerService) -> None:
+    answer = service.ask("Quel logiciel la police de Toulouse dit-elle n'avoir jamais utilisé ?")
+    quoted = next(c for c in answer.citations if "aucun ordinateur" in c.text)
+    assert quoted.text.startswith("« Nous n'avons jamais utilisé le logiciel Synopsis.")
+    assert service.index.documents[quoted.doc_id].text[quoted.start : quoted.end] == quoted.text
+    assert sum("Synopsis" in c.text for c in answer.citations) == 1  # no part quoted twice
+    english = service.ask("Which software do the Toulouse police say they have never used?")
+    assert "“« Nous n'avons jamais utilisé" in english.answer  # guillemets not doubled
 
 
 def test_several_people_asked_are_all_named(service: AnswerService) -> None:
