@@ -248,13 +248,46 @@ def names_a_person(sentence: str, question: str, people: People = EVERY_PAIR) ->
 _HANDLE = re.compile(r"@\w{3,}")
 
 
-def people_named(sentence: str, question: str, people: People = EVERY_PAIR) -> int:
+# A speaker: named just after a verb of saying ("a réagi auprès de l'AFP Aurélien Saintoul")
+# or "selon", or just before a colon and a quotation. A speaker answers "who said…", rarely
+# "who decided…".
+_SPEAKER_BEFORE = re.compile(
+    r"(?:\b(?:explique|souligne|ajoute|indique|déclare|affirme|estime|précise|a réagi"
+    r"|a répondu|écrivait|écrit|insistait|selon|d['’]après|according to|said|says|told|zei"
+    r"|zegt|verklaarde|volgens)\b[^.!?\n«“\"]{0,40})$",
+    re.IGNORECASE,
+)
+_SPEAKER_AFTER = re.compile(r"^\s*(?:\([^)]*\)\s*)?:\s*[\"«“]")
+_ASKS_SAYING = re.compile(
+    r"\b(?:dit|dire|declar\w*|affirm\w*|expliqu\w*|estim\w*|reagi\w*|repondu|souligne\w*"
+    r"|critiqu\w*|denonc\w*|ecri\w*|said|say|says|state[sd]?|told|react\w*|wr[io]te|writes"
+    r"|written|zei|zegt|verklaar\w*|reageer\w*|reageerde|schr[ie]\w*)\b"
+)
+SPEAKER_DISCOUNT = 0.5
+
+
+def speaks_only(sentence: str, match: re.Match[str]) -> bool:
+    """The person named at `match` is there as the speaker of a quotation or claim."""
+    before = sentence[max(0, match.start() - 80) : match.start()]
+    after = sentence[match.end() : match.end() + 40]
+    return bool(_SPEAKER_BEFORE.search(before) or _SPEAKER_AFTER.match(after))
+
+
+def people_named(sentence: str, question: str, people: People = EVERY_PAIR) -> float:
     """How many people the sentence names that the question does not: names and social-media
-    handles, one person's name and handle counted once ("Hadrien Clouet (@HadrienClouet)")."""
+    handles, one person's name and handle counted once ("Hadrien Clouet (@HadrienClouet)"),
+    a mere speaker counting half unless the question asks who said or wrote something."""
     asked = fold(question).replace(" ", "")
-    named = {name.replace(" ", "") for name in people.named_in(sentence)}
-    named |= {fold(m.group(0)[1:]) for m in _HANDLE.finditer(sentence)}
-    return sum(person not in asked for person in named)
+    discount = 1.0 if _ASKS_SAYING.search(fold(question)) else SPEAKER_DISCOUNT
+    weights: dict[str, float] = {}
+    for m in people.name_matches(sentence):
+        name = fold(m.group(0)).replace(" ", "")
+        weight = discount if speaks_only(sentence, m) else 1.0
+        weights[name] = max(weights.get(name, 0.0), weight)
+    for m in _HANDLE.finditer(sentence):
+        handle = fold(m.group(0)[1:])
+        weights[handle] = max(weights.get(handle, 0.0), 1.0)
+    return sum(w for person, w in weights.items() if person not in asked)
 
 
 def has_negation(sentence: str) -> bool:

@@ -83,6 +83,17 @@ def test_people_are_told_from_units_by_how_the_corpus_speaks_of_them() -> None:
     assert people_named("Bruno Le Roux et Gérald Darmanin", "Qui ?", people) == 2
 
 
+def test_a_speaker_counts_half_unless_the_question_asks_who_said() -> None:
+    people = People.of_texts(["l'élu LFI Aurélien Saintoul", "le procureur général, Rémy Heitz"])
+    quoted = "« C'est illégal », a réagi auprès de l'AFP Aurélien Saintoul."
+    decided = "Le classement a été décidé par le procureur Rémy Heitz."
+    assert people_named(quoted, "Who decided to drop the complaint?", people) == 0.5
+    assert people_named(decided, "Who decided to drop the complaint?", people) == 1
+    assert people_named(quoted, "Qui a réagi auprès de l'AFP ?", people) == 1
+    assert people_named(quoted, "Welk parlementslid schreef dat?", people) == 1
+    assert people_named("Selon Rémy Heitz, non.", "Qui a classé l'affaire ?", people) == 0.5
+
+
 @pytest.mark.parametrize(
     ("question", "role_word", "other_word"),
     [
