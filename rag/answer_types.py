@@ -219,7 +219,7 @@ class UnitMatcher:
         if not nouns:
             return 0.0
         head = unit.split()[-1]
-        if head in _OCCURRENCE_UNITS:
+        if head in _OCCURRENCE_UNITS or _OCCURRENCE_NOUNS.match(head):
             return float(any(_OCCURRENCE_NOUNS.match(n) for n in nouns))
         if any(stem(n) == stem(head) for n in nouns):
             return 1.0

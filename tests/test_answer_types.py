@@ -83,6 +83,8 @@ def matcher() -> UnitMatcher:
         ("mensen", "nl", "personnes", True),
         ("times", "en", "fois", True),
         ("keer", "nl", "utilisations", True),
+        ("utilisations", "fr", "exploitations", True),  # uses of a tool, however named
+        ("usages", "fr", "consultations", True),
         ("cameras", "en", "militaires", False),
         ("licences", "fr", "utilisations", False),
         ("dossiers", "nl", "membres", False),
