@@ -689,11 +689,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if any(_overlap(candidate.terms, c.terms) > 0.5 for c in chosen):
                 continue
             chosen.append(candidate)
+        # Each part of a two-part question is answered, beside a disagreement too.
+        for part in question_parts(retrieval_question or question, language):
+            extra = self._answer_to_part(part, language, ranked, chosen)
+            if extra is not None:
+                chosen.append(extra)
         if not conflict:
-            for part in question_parts(retrieval_question or question, language):
-                extra = self._answer_to_part(part, language, ranked, chosen)
-                if extra is not None:
-                    chosen.append(extra)
             chosen.sort(key=lambda c: (c.info.doc_id, c.info.start))
         if not conflict:
             chosen = self._with_qualifications(chosen)
@@ -1039,11 +1040,14 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             return f"“{text}”" if "«" in text or "»" in text else f"« {text} »"
 
         parts = [f"{quote(c.text)} [{i}]" for i, c in enumerate(chosen, start=1)]
-        if conflict:
+        if conflict and len(parts) > 1:
+            # The two sides, then what answers another part of the question.
             body = (
                 f"{message('conflict', language)} {parts[0]} "
-                f"{message('conflict_other', language)} {' '.join(parts[1:])}"
+                f"{message('conflict_other', language)} {' '.join(parts[1:2])}"
             )
+            if len(parts) > 2:
+                body = f"{body} {message('besides', language)} {' '.join(parts[2:])}"
         else:
             body = " ".join(parts)
         lead = message("quoted", language)

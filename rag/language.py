@@ -231,6 +231,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "whereas another source says:",
         "nl": "terwijl een andere bron zegt:",
     },
+    "besides": {
+        "fr": "Par ailleurs :",
+        "en": "Besides:",
+        "nl": "Verder:",
+    },
 }
 
 

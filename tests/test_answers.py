@@ -93,6 +93,18 @@ def test_a_count_over_the_years_asked_is_set_against_the_same_count_elsewhere(
     _assert_exact_quotes(service, answer)
 
 
+def test_a_two_part_question_gets_both_sides_and_its_other_part(service: AnswerService) -> None:
+    answer = service.ask(
+        "Où les deux policiers belges ont-ils découvert Clearview et combien d'utilisations "
+        "leur sont reprochées au total ?"
+    )
+    assert answer.conflict and answer.answer.startswith("Les sources divergent :")
+    sides, besides = answer.answer.split("Par ailleurs :")
+    assert "78" in sides and "101 et 500" in sides
+    assert "Europol" in besides and "[3]" in besides
+    _assert_exact_quotes(service, answer)
+
+
 @pytest.mark.parametrize(
     ("question", "opening"),
     [
