@@ -30,6 +30,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag.errors import RagError
+from rag.language import in_quotes
 from rag.models import Answer
 from rag.settings import RagSettings
 
@@ -151,7 +152,7 @@ def _print_answer(answer: Answer) -> None:
             f"[bold][{c.marker}][/] {c.title}" + (f" ({details})" if details else ""),
             highlight=False,
         )
-        out.print(f"    « {c.text} »  [dim]{c.doc_id}:{c.start}-{c.end}[/]", highlight=False)
+        out.print(f"    {in_quotes(c.text)}  [dim]{c.doc_id}:{c.start}-{c.end}[/]", highlight=False)
     for warning in answer.warnings:
         err.print(f"[yellow]Note:[/] {warning}", highlight=False)
 

@@ -39,7 +39,7 @@ from rag.answer_types import (
     has_day,
     has_money,
 )
-from rag.language import Language, detect_language, message
+from rag.language import Language, detect_language, in_quotes, message
 from rag.models import AbstainReason
 from rag.ranker import (
     ASKS_WHO,
@@ -1033,12 +1033,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     @staticmethod
     def _text(language: Language, chosen: list[Candidate], conflict: bool) -> str:
-        def quote(text: str) -> str:
-            if language == "fr":
-                return text
-            # Quoted verbatim; a quotation holding guillemets goes in the other marks.
-            return f"“{text}”" if "«" in text or "»" in text else f"« {text} »"
-
+        quote = (lambda s: s) if language == "fr" else in_quotes
         parts = [f"{quote(c.text)} [{i}]" for i, c in enumerate(chosen, start=1)]
         if conflict and len(parts) > 1:
             # The two sides, then what answers another part of the question.

@@ -241,3 +241,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
 
 def message(key: str, language: Language) -> str:
     return MESSAGES[key][language]
+
+
+def in_quotes(text: str) -> str:
+    """A verbatim quotation in guillemets, or in “ ” when it holds guillemets itself."""
+    return f"“{text}”" if "«" in text or "»" in text else f"« {text} »"

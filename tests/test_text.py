@@ -7,7 +7,7 @@ import Stemmer
 from index import terms
 from index.terms import ThreadLocalStemmer
 from index.text import fold, number_words, numbers_in, with_number_digits
-from rag.language import detect_language
+from rag.language import detect_language, in_quotes
 
 
 @pytest.mark.parametrize(
@@ -79,3 +79,8 @@ def test_each_thread_stems_with_its_own_stemmer() -> None:
         results = list(pool.map(lambda _: stem_in_thread(), range(4)))
     assert len({stemmer for stemmer, _ in results}) == 4
     assert all(stems == expected for _, stems in results)
+
+
+def test_a_quotation_holding_guillemets_is_not_wrapped_in_more() -> None:
+    assert in_quotes("Ce n’est pas acceptable.") == "« Ce n’est pas acceptable. »"
+    assert in_quotes("utilisé «entre 101 et 500 fois».") == "“utilisé «entre 101 et 500 fois».”"
