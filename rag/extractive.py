@@ -110,7 +110,8 @@ _ASKS_DATE = re.compile(
 )
 
 _ASKS_WHY = re.compile(
-    r"\b(pourquoi|pour quelle raison|en quoi|why|for what reason|waarom|om welke reden)\b",
+    r"\b(pourquoi|pour quelle raison|en quoi|why|for what reason|how come|waarom|om welke reden"
+    r"|hoe komt het)\b",
     re.IGNORECASE,
 )
 # Words that give a reason ("car", "faute de", "étant donné"), in the corpus's language and

@@ -290,6 +290,8 @@ def test_when_and_where_ask_only_where_a_question_opens(question: str, kind: str
 def test_why_questions_want_a_reason() -> None:
     assert expected_answer("Pourquoi le COC juge-t-il cela inacceptable ?") == "reason"
     assert expected_answer("Waarom werd de melding geseponeerd?") == "reason"
+    assert expected_answer("How come the complaint was dropped?") == "reason"
+    assert expected_answer("Hoe komt het dat de melding geseponeerd werd?") == "reason"
     assert gives_answer_type("reason", "Cela reste problématique car il y a des données.", "")
     assert not gives_answer_type("reason", "Ce n’est pas acceptable, explique-t-il.", "")
 
