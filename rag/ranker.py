@@ -260,8 +260,9 @@ _SPEAKER_BEFORE = re.compile(
 _SPEAKER_AFTER = re.compile(r"^\s*(?:\([^)]*\)\s*)?:\s*[\"«“]")
 _ASKS_SAYING = re.compile(
     r"\b(?:dit|dire|declar\w*|affirm\w*|expliqu\w*|estim\w*|reagi\w*|repondu|souligne\w*"
-    r"|critiqu\w*|denonc\w*|ecri\w*|said|say|says|state[sd]?|told|react\w*|wr[io]te|writes"
-    r"|written|zei|zegt|verklaar\w*|reageer\w*|reageerde|schr[ie]\w*)\b"
+    r"|soutenu|soutient|assur\w*|pretend\w*|insist\w*|critiqu\w*|denonc\w*|ecri\w*"
+    r"|said|say|says|state[sd]?|told|claim\w*|maintain\w*|insist\w*|react\w*|wr[io]te|writes"
+    r"|written|zei|zegt|verklaar\w*|beweer\w*|reageer\w*|reageerde|schr[ie]\w*)\b"
 )
 SPEAKER_DISCOUNT = 0.5
 

@@ -91,6 +91,7 @@ def test_a_speaker_counts_half_unless_the_question_asks_who_said() -> None:
     assert people_named(decided, "Who decided to drop the complaint?", people) == 1
     assert people_named(quoted, "Qui a réagi auprès de l'AFP ?", people) == 1
     assert people_named(quoted, "Welk parlementslid schreef dat?", people) == 1
+    assert people_named(quoted, "Quel député a soutenu que c'était illégal ?", people) == 1
     assert people_named("Selon Rémy Heitz, non.", "Qui a classé l'affaire ?", people) == 0.5
 
 
