@@ -681,6 +681,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 break
             if candidate in chosen or candidate.info.doc_id != ranked[0].info.doc_id:
                 continue  # another document's runner-up is seldom about the same thing
+            if ranked[0].answer_type >= 1 and candidate.answer_type == 0:
+                continue  # the best gives what is asked; this one gives nothing of the kind
             # A runner-up all but tied with the best may stretch the budget by half: the
             # ranker cannot tell which of the two answers.
             near_tie = len(chosen) == 1 and candidate.score >= ranked[0].score - w["near_tie"]

@@ -377,3 +377,11 @@ def test_a_near_tie_is_quoted_past_the_budget(
     )
     assert not response.metadata["abstained"]
     assert len(response.source_nodes) == quoted
+
+
+def test_no_runner_up_is_added_that_gives_nothing_of_what_is_asked(
+    service: AnswerService,
+) -> None:
+    # The byline names the member; "Aussi posée à : question écrite 7-1650" names no one.
+    answer = service.ask("Qui a posé la question écrite n° 7-1649 au Sénat sur Clearview ?")
+    assert [c.text for c in answer.citations] == ["de Els Ampe (Open Vld) du 2 juin 2022"]
