@@ -973,10 +973,14 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         vectors = self.index.sentence_vectors(list(pool))
         names = self._names_to_match(question, best)
         subjects = self._names_of_document(question, best)
+        # A count over years the question does not set is only contradicted over those years.
+        period = _year_ranges(best.text) - _years(question) if kind == "count" else set()
         sides = []
         for node_id, candidate in pool.items():
             values = extract(candidate.text)
             if not values or values & best_values:
+                continue
+            if period and not period <= _years(candidate.text):
                 continue
             if (
                 kind == "count"
@@ -1126,6 +1130,18 @@ def _holds(outer: Candidate, inner: Candidate) -> bool:
         and outer.info.start <= inner.info.start
         and inner.info.end <= outer.info.end
     )
+
+
+_YEAR_RANGE = re.compile(
+    r"\b(?:entre|de|du|from|between|van|tussen)\s+((?:19|20)\d\d)\s+(?:et|à|au|to|and|tot|en)\s+"
+    r"((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+
+
+def _year_ranges(text: str) -> set[str]:
+    """The years that bound a period ("entre 2021 et 2023", "from 2015 to 2023")."""
+    return {year for m in _YEAR_RANGE.finditer(text) for year in m.groups()}
 
 
 def _years(text: str) -> set[str]:

@@ -81,6 +81,16 @@ def test_a_local_count_is_not_contradicted_by_a_national_one(service: AnswerServ
     assert not answer.conflict and "20" in answer.answer and "600" not in answer.answer
 
 
+def test_a_count_over_a_period_not_asked_is_not_contradicted_by_another_period(
+    service: AnswerService,
+) -> None:
+    # Montpellier's 20 uses "entre 2021 et 2023" against "près de 600" over 2015-2023.
+    answer = service.ask(
+        "How many times was Briefcam used according to the Interior ministry report?"
+    )
+    assert not answer.conflict and "près de 600" not in answer.answer
+
+
 def test_a_count_over_the_years_asked_is_set_against_the_same_count_elsewhere(
     service: AnswerService,
 ) -> None:
