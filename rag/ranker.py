@@ -144,6 +144,11 @@ def asked_role(question: str) -> re.Pattern[str] | None:
 # Schuermans"), or after it a description, a handle, a party or a quotation ("Hadrien Clouet,
 # l'un des députés", "(@HadrienClouet)", "Els Ampe (Open Vld)", "Hadrien Clouet : « …").
 # French first, the corpus's language; English and Dutch for a user's own documents.
+# Verbs of saying that come just before their speaker ("explique Franck Schuermans").
+_SAYING_VERBS = (
+    r"explique|souligne|ajoute|indique|déclare|affirme|estime|précise|a réagi|a répondu"
+    r"|écrivait|écrit|said|says|told|zei|zegt|verklaarde"
+)
 _PERSON_CUE_BEFORE = re.compile(
     r"(?:\b(?:ministres?|député(?:e|s|es)?|élu(?:e|s|es)?|sénat(?:eur|rice)s?|commissaire"
     r"|procureure?|juge|magistrat|patronne?|présidente?|directeur|directrice|porte-parole"
@@ -151,8 +156,7 @@ _PERSON_CUE_BEFORE = re.compile(
     r"|director|president|spokes(?:wo)?man|spokesperson|mayor|Mr|Mrs|Ms|Dr|rechter"
     r"|burgemeester|woordvoerder|voorzitter|commissaris|dhr|mevrouw)\b[^.!?\n]{0,60}"
     # a verb of saying just before the speaker ("explique aujourd'hui Franck Schuermans")
-    r"|\b(?:explique|souligne|ajoute|indique|déclare|affirme|estime|précise|interrogée?"
-    r"|a réagi|a répondu|écrivait|écrit|said|says|told|zei|zegt|verklaarde)(?:\s+\S+)?\s+)$",
+    rf"|\b(?:{_SAYING_VERBS}|interrogée?)(?:\s+\S+)?\s+)$",
     re.IGNORECASE,
 )
 _PERSON_CUE_AFTER = re.compile(
@@ -252,16 +256,15 @@ _HANDLE = re.compile(r"@\w{3,}")
 # or "selon", or just before a colon and a quotation. A speaker answers "who said…", rarely
 # "who decided…".
 _SPEAKER_BEFORE = re.compile(
-    r"(?:\b(?:explique|souligne|ajoute|indique|déclare|affirme|estime|précise|a réagi"
-    r"|a répondu|écrivait|écrit|insistait|selon|d['’]après|according to|said|says|told|zei"
-    r"|zegt|verklaarde|volgens)\b[^.!?\n«“\"]{0,40})$",
+    rf"(?:\b(?:{_SAYING_VERBS}|insistait|selon|d['’]après|according to|volgens)\b"
+    r"[^.!?\n«“\"]{0,40})$",
     re.IGNORECASE,
 )
 _SPEAKER_AFTER = re.compile(r"^\s*(?:\([^)]*\)\s*)?:\s*[\"«“]")
 _ASKS_SAYING = re.compile(
     r"\b(?:dit|dire|declar\w*|affirm\w*|expliqu\w*|estim\w*|reagi\w*|repondu|souligne\w*"
     r"|soutenu|soutient|assur\w*|pretend\w*|insist\w*|critiqu\w*|denonc\w*|ecri\w*"
-    r"|said|say|says|state[sd]?|told|claim\w*|maintain\w*|insist\w*|react\w*|wr[io]te|writes"
+    r"|said|say|says|state[sd]?|told|claim\w*|maintain\w*|react\w*|wr[io]te|writes"
     r"|written|zei|zegt|verklaar\w*|beweer\w*|reageer\w*|reageerde|schr[ie]\w*)\b"
 )
 SPEAKER_DISCOUNT = 0.5
