@@ -51,6 +51,7 @@ from rag.ranker import (
     asked_role,
     asks_named_person,
     asks_person,
+    attributes_to,
     features,
     has_negation,
     names_a_person,
@@ -661,6 +662,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             return self.abstain(language, ranked, confidence, missing)
 
         ranked = self._answer_type_first(question, ranked)
+        ranked = _attributed_first(question, ranked, self.weights["answer_type_margin"])
         chosen = [ranked[0]]
         conflict = False
         conflicting = self._conflicting(question, language, query_vector, ranked)
@@ -1106,6 +1108,16 @@ def _in_asked_role(
     return _close_runner_up_first(ranked, margin, lambda text: names_in_role(text, role, people))
 
 
+def _attributed_first(question: str, ranked: list[Candidate], margin: float) -> list[Candidate]:
+    """A question asking what a source says ("according to Disclose", "selon le COC") is better
+    answered by a close runner-up as full that gives it as that source's ("Selon le media
+    Disclose, Briefcam permet…") than by a best sentence that does not."""
+    source = _according_to(question)
+    if not source or not ranked:
+        return ranked
+    return _close_runner_up_first(ranked, margin, lambda text: attributes_to(text, source))
+
+
 def _close_runner_up_first(
     ranked: list[Candidate], margin: float, fits: Callable[[str], bool]
 ) -> list[Candidate]:
@@ -1169,6 +1181,21 @@ def _gives_name(sentence: str, question: str, people: People) -> bool:
 def _names_what_is_not_asked(sentence: str, folded_question: str) -> bool:
     """The sentence holds a capitalised name that the (folded) question does not."""
     return any(fold(m.group(0)) not in folded_question for m in _NAME.finditer(sentence))
+
+
+_ACCORDING_TO = re.compile(
+    r"\b(?:selon|d['’]après|according to|volgens|aldus)\s+((?:\S+\s+){0,3}\S+)", re.IGNORECASE
+)
+
+
+def _according_to(question: str) -> set[str]:
+    """The name words of the source a question asks about ("According to Disclose, …" ->
+    {"disclose"}, "selon le député LFI" -> {"lfi"}); empty when it names none."""
+    found = _ACCORDING_TO.search(question)
+    if found is None:
+        return set()
+    # A leading word, so that the name is not taken for a sentence's capitalised first word.
+    return _name_words("… " + found.group(1).split(",")[0])
 
 
 def _name_words(question: str) -> set[str]:

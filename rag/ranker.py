@@ -277,6 +277,17 @@ def speaks_only(sentence: str, match: re.Match[str]) -> bool:
     return bool(_SPEAKER_BEFORE.search(before) or _SPEAKER_AFTER.match(after))
 
 
+def attributes_to(sentence: str, source: set[str]) -> bool:
+    """The sentence gives something as said by one of `source` (folded name words): "Selon le
+    media Disclose, Briefcam permet…", "a réagi auprès de l'AFP Aurélien Saintoul"."""
+    for word in re.finditer(r"\w+", sentence):
+        if fold(word.group(0)) in source and _SPEAKER_BEFORE.search(
+            sentence[max(0, word.start() - 80) : word.start()]
+        ):
+            return True
+    return False
+
+
 def people_named(sentence: str, question: str, people: People = EVERY_PAIR) -> float:
     """How many people the sentence names that the question does not: names and social-media
     handles, one person's name and handle counted once ("Hadrien Clouet (@HadrienClouet)"),

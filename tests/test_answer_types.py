@@ -385,3 +385,8 @@ def test_no_runner_up_is_added_that_gives_nothing_of_what_is_asked(
     # The byline names the member; "Aussi posée à : question écrite 7-1650" names no one.
     answer = service.ask("Qui a posé la question écrite n° 7-1649 au Sénat sur Clearview ?")
     assert [c.text for c in answer.citations] == ["de Els Ampe (Open Vld) du 2 juin 2022"]
+
+
+def test_a_question_about_what_a_source_says_quotes_that_source(service: AnswerService) -> None:
+    answer = service.ask("According to Disclose, what does the Briefcam software allow?")
+    assert any(c.text.startswith("Selon le media Disclose") for c in answer.citations)

@@ -9,6 +9,7 @@ from rag.ranker import (
     People,
     QuestionProfile,
     asked_role,
+    attributes_to,
     names_a_person,
     names_in_role,
     people_named,
@@ -93,6 +94,13 @@ def test_a_speaker_counts_half_unless_the_question_asks_who_said() -> None:
     assert people_named(quoted, "Welk parlementslid schreef dat?", people) == 1
     assert people_named(quoted, "Quel député a soutenu que c'était illégal ?", people) == 1
     assert people_named("Selon Rémy Heitz, non.", "Qui a classé l'affaire ?", people) == 0.5
+
+
+def test_a_sentence_attributed_to_a_source_is_told_from_one_naming_it() -> None:
+    assert attributes_to("Selon le media Disclose, Briefcam permet de traquer.", {"disclose"})
+    assert attributes_to("« C'est illégal », a réagi Aurélien Saintoul.", {"saintoul"})
+    assert not attributes_to("En 2023, Disclose révélait l'affaire.", {"disclose"})
+    assert not attributes_to("Selon le media Disclose, Briefcam permet de traquer.", {"coc"})
 
 
 @pytest.mark.parametrize(
