@@ -1133,10 +1133,8 @@ def _close_runner_up_first(
     return ranked
 
 
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
-
-
 def _holds(outer: Candidate, inner: Candidate) -> bool:
+    """`outer`'s span holds `inner`'s (same document)."""
     return (
         outer.info.doc_id == inner.info.doc_id
         and outer.info.start <= inner.info.start
@@ -1144,6 +1142,7 @@ def _holds(outer: Candidate, inner: Candidate) -> bool:
     )
 
 
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _YEAR_RANGE = re.compile(
     r"\b(?:entre|de|du|from|between|van|tussen)\s+((?:19|20)\d\d)\s+(?:et|à|au|to|and|tot|en)\s+"
     r"((?:19|20)\d\d)\b",

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from index.text import fold
@@ -139,16 +140,16 @@ def asked_role(question: str) -> re.Pattern[str] | None:
     return next((role for role in _ROLES if role.search(words)), None)
 
 
-# What marks a capitalised pair as a person's name where it appears: a role, a title or a
-# verb of saying before it ("la ministre de l'Intérieur, Annelies Verlinden", "explique Franck
-# Schuermans"), or after it a description, a handle, a party or a quotation ("Hadrien Clouet,
-# l'un des députés", "(@HadrienClouet)", "Els Ampe (Open Vld)", "Hadrien Clouet : « …").
-# French first, the corpus's language; English and Dutch for a user's own documents.
 # Verbs of saying that come just before their speaker ("explique Franck Schuermans").
 _SAYING_VERBS = (
     r"explique|souligne|ajoute|indique|déclare|affirme|estime|précise|a réagi|a répondu"
     r"|écrivait|écrit|said|says|told|zei|zegt|verklaarde"
 )
+# What marks a capitalised pair as a person's name where it appears: a role, a title or a
+# verb of saying before it ("la ministre de l'Intérieur, Annelies Verlinden", "explique Franck
+# Schuermans"), or after it a description, a handle, a party or a quotation ("Hadrien Clouet,
+# l'un des députés", "(@HadrienClouet)", "Els Ampe (Open Vld)", "Hadrien Clouet : « …").
+# French first, the corpus's language; English and Dutch for a user's own documents.
 _PERSON_CUE_BEFORE = re.compile(
     r"(?:\b(?:ministres?|député(?:e|s|es)?|élu(?:e|s|es)?|sénat(?:eur|rice)s?|commissaire"
     r"|procureure?|juge|magistrat|patronne?|présidente?|directeur|directrice|porte-parole"
@@ -270,22 +271,29 @@ _ASKS_SAYING = re.compile(
 SPEAKER_DISCOUNT = 0.5
 
 
+def _speaker_cue_before(sentence: str, start: int) -> bool:
+    """A verb of saying or "selon" comes just before `start` in the sentence."""
+    return _SPEAKER_BEFORE.search(sentence[max(0, start - 80) : start]) is not None
+
+
 def speaks_only(sentence: str, match: re.Match[str]) -> bool:
     """The person named at `match` is there as the speaker of a quotation or claim."""
-    before = sentence[max(0, match.start() - 80) : match.start()]
     after = sentence[match.end() : match.end() + 40]
-    return bool(_SPEAKER_BEFORE.search(before) or _SPEAKER_AFTER.match(after))
+    return _speaker_cue_before(sentence, match.start()) or bool(_SPEAKER_AFTER.match(after))
 
 
 def attributes_to(sentence: str, source: set[str]) -> bool:
     """The sentence gives something as said by one of `source` (folded name words): "Selon le
     media Disclose, Briefcam permet…", "a réagi auprès de l'AFP Aurélien Saintoul"."""
-    for word in re.finditer(r"\w+", sentence):
-        if fold(word.group(0)) in source and _SPEAKER_BEFORE.search(
-            sentence[max(0, word.start() - 80) : word.start()]
-        ):
-            return True
-    return False
+    return any(
+        fold(word.group(0)) in source and _speaker_cue_before(sentence, word.start())
+        for word in re.finditer(r"\w+", sentence)
+    )
+
+
+@lru_cache(maxsize=512)  # asked of the same question for every candidate sentence
+def _asks_who_said(question: str) -> bool:
+    return _ASKS_SAYING.search(fold(question)) is not None
 
 
 def people_named(sentence: str, question: str, people: People = EVERY_PAIR) -> float:
@@ -293,7 +301,7 @@ def people_named(sentence: str, question: str, people: People = EVERY_PAIR) -> f
     handles, one person's name and handle counted once ("Hadrien Clouet (@HadrienClouet)"),
     a mere speaker counting half unless the question asks who said or wrote something."""
     asked = fold(question).replace(" ", "")
-    discount = 1.0 if _ASKS_SAYING.search(fold(question)) else SPEAKER_DISCOUNT
+    discount = 1.0 if _asks_who_said(question) else SPEAKER_DISCOUNT
     weights: dict[str, float] = {}
     for m in people.name_matches(sentence):
         name = fold(m.group(0)).replace(" ", "")
