@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eval.intervals import LEVEL, RESAMPLES
 from eval.retrieval import DEFINITIONS as RETRIEVAL_DEFINITIONS
 from eval.runner import DEFINITIONS, Metrics, Scored
 
@@ -50,6 +51,7 @@ def summary(
     config: dict[str, Any],
     split: str,
     llm_judged: dict[str, Any],
+    intervals: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -59,6 +61,7 @@ def summary(
         "groups": {
             name: {k: v for k, v in asdict(m).items() if k != "extra"} for name, m in groups.items()
         },
+        "intervals": intervals or {},
         "retrieval": retrieval,
         "llm_judged": llm_judged,
     }
@@ -88,6 +91,30 @@ def _fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def _interval_lines(intervals: dict[str, Any]) -> list[str]:
+    if not intervals:
+        return []
+    metrics = list(next(iter(intervals.values()))["metrics"])
+    lines = [
+        "",
+        f"## How much these figures could move ({LEVEL:.0%} bootstrap intervals)",
+        "",
+        "A question and its paraphrases and translations succeed or fail together, so whole "
+        f"question families are resampled ({RESAMPLES} times): a figure from a few families "
+        "is uncertain by the width shown.",
+        "",
+        "| group | families | " + " | ".join(metrics) + " |",
+        "|" + "---|" * (len(metrics) + 2),
+    ]
+    for name, group in intervals.items():
+        cells = [
+            "—" if v["value"] is None else f"{v['value']} [{v['low']}, {v['high']}]"
+            for v in group["metrics"].values()
+        ]
+        lines.append(f"| {name} | {group['families']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(
     data: dict[str, Any],
     results: list[Scored],
@@ -107,6 +134,7 @@ def markdown(
     ]
     for name, values in data["groups"].items():
         lines.append(f"| {name} | " + " | ".join(_fmt(values[c]) for c in COLUMNS) + " |")
+    lines += _interval_lines(data.get("intervals") or {})
     lines += [
         "",
         "## Retrieval (LlamaIndex RetrieverEvaluator)",

@@ -298,6 +298,7 @@ def eval_command(
 ) -> None:
     """Run the gold questions: answers, citations, abstention, retrieval, latency; a report."""
     from eval.gold import GoldSetError, load_gold
+    from eval.intervals import grouped_intervals
     from eval.judged import llm_judged
     from eval.report import compare as compare_runs
     from eval.report import summary, write_run
@@ -358,7 +359,7 @@ def eval_command(
             }
         ),
     }
-    data = summary(groups, retrieval, config, split, judged)
+    data = summary(groups, retrieval, config, split, judged, grouped_intervals(results))
     comparison, regressions = (None, [])
     if baseline is not None:
         comparison, regressions = compare_runs(data, baseline, tolerance)

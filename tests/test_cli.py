@@ -107,12 +107,16 @@ def test_eval_writes_a_run_folder(seed_settings: RagSettings, tmp_path: Path) ->
     assert overall["citation_validity"] == 1.0
     assert set(summary["retrieval"]) == {"dense", "bm25", "fused"}
     assert summary["llm_judged"]["faithfulness"].startswith("not run")
+    accuracy = summary["intervals"]["all"]["metrics"]["answer_accuracy"]
+    assert accuracy["value"] == overall["answer_accuracy"]
+    assert accuracy["low"] <= accuracy["value"] <= accuracy["high"]
     run = tmp_path / "run"
     rows = (run / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == overall["questions"]
     assert {"id", "answer", "facts_found", "cited_docs"} <= set(json.loads(rows[0]))
     report = (run / "report.md").read_text(encoding="utf-8")
     assert "## Definitions" in report and "answer_accuracy" in report
+    assert "bootstrap intervals" in report
     assert (run / "per_kind.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -5,6 +5,7 @@ from typing import get_args
 import pytest
 
 from eval.gold import GOLD_PATH, GoldSetError, Kind, load_gold
+from eval.intervals import grouped_intervals, intervals
 from eval.runner import calibrate, metrics, score
 from rag.models import Answer, Citation
 from tests.conftest import SEEDS
@@ -89,3 +90,51 @@ def test_calibration_separates_what_the_gate_lets_through() -> None:
     assert 0.85 < french["threshold"] < 0.9  # and keeps every right answer above 0.7
     assert french["abstentions_on_unanswerable"] == 1.0
     assert french["false_abstentions"] == round(2 / 42, 3)  # the 0.7 right one, the 0.85 wrong one
+
+
+def test_intervals_resample_whole_question_families() -> None:
+    questions = load_gold()
+    originals = [q for q in questions if q.answerable and q.variant_of is None][:6]
+    variants = {o.id: [q for q in questions if q.variant_of == o.id] for o in originals}
+    results = []
+    for i, original in enumerate(originals):
+        fact = original.facts[0][0] if i % 2 == 0 else "rien"  # half the families right
+        for q in [original, *variants[original.id]]:
+            results.append(score(q, _answer(f"{fact} [1]", q.supporting_docs[:1])))
+    found = intervals(results)
+    accuracy = found["answer_accuracy"]
+    assert accuracy["value"] == metrics(results).answer_accuracy
+    assert accuracy["families"] == 6
+    assert 0.0 <= accuracy["low"] < accuracy["value"] < accuracy["high"] <= 1.0
+    assert intervals(results) == found  # a fixed seed: the same report twice
+    assert found["abstention_accuracy"]["value"] is None  # no unanswerable question drawn
+    # Twice the families, each as often right: the interval narrows.
+    doubled = intervals(
+        results
+        + [
+            score(
+                r.question.model_copy(
+                    update={
+                        "id": r.question.id + "b",
+                        "variant_of": (r.question.variant_of or r.question.id) + "b",
+                    }
+                ),
+                r.answer,
+            )
+            for r in results
+        ]
+    )
+    assert doubled["answer_accuracy"]["high"] - doubled["answer_accuracy"]["low"] < (
+        accuracy["high"] - accuracy["low"]
+    )
+
+
+def test_intervals_of_one_family_or_none_are_points_or_empty() -> None:
+    question = next(q for q in load_gold() if q.answerable)
+    right = score(question, _answer(f"{question.facts[0][0]} [1]", question.supporting_docs[:1]))
+    only = intervals([right])["answer_accuracy"]
+    assert only["value"] == only["low"] == only["high"] == 1.0
+    assert intervals([])["answer_accuracy"]["value"] is None
+    groups = grouped_intervals([right])
+    assert set(groups) == {"all", f"split:{question.split}"}
+    assert groups["all"]["families"] == 1
