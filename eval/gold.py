@@ -24,7 +24,7 @@ Kind = Literal[
 
 class GoldQuestion(BaseModel):
     id: str
-    split: Literal["dev", "held-out"]
+    split: Literal["dev", "held-out", "test"]
     kind: Kind
     language: Literal["fr", "en", "nl"]
     question: str

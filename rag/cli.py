@@ -267,7 +267,7 @@ def feedback(
 
 @app.command(name="eval")
 def eval_command(
-    split: Annotated[str, typer.Option(help="dev, held-out or all.")] = "all",
+    split: Annotated[str, typer.Option(help="dev, held-out, test (blind) or all.")] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     compare: Annotated[
         Path | None,
@@ -306,8 +306,8 @@ def eval_command(
     from eval.runner import calibrate as calibrate_thresholds
     from eval.runner import grouped, run
 
-    if split not in ("all", "dev", "held-out"):
-        err.print(f"[bold red]Error:[/] unknown split {split!r} (dev, held-out or all)")
+    if split not in ("all", "dev", "held-out", "test"):
+        err.print(f"[bold red]Error:[/] unknown split {split!r} (dev, held-out, test or all)")
         raise typer.Exit(2)
     settings = RagSettings()
     if calibrate:
