@@ -44,6 +44,8 @@ from rag.models import AbstainReason
 from rag.ranker import (
     ASKS_WHO,
     EVERY_PAIR,
+    NAMING,
+    THING_NAMED,
     LearnedRanker,
     People,
     QuestionProfile,
@@ -77,6 +79,8 @@ _ASKS_BODY = re.compile(
     r"|welke?\s+(?:[\w-]+\s+)?(?:instantie|orgaan|autoriteit|dienst|instelling|eenheid))\b",
     re.IGNORECASE,
 )
+# "Comment s'appelle le logiciel…", "what is the name of the software": a name, not a person.
+_ASKS_THING_NAME = re.compile(rf"\b{NAMING}{THING_NAMED}", re.IGNORECASE)
 # "Quels ministres…", "which MPs…", "welke parlementsleden…": several people are asked.
 _ASKS_SEVERAL = re.compile(
     r"\b(?:quel(?:le)?s|(?:which|welke)\s+(?:[\w-]+\s+){0,2}[\w-]{2,}(?:s|en))\b", re.IGNORECASE
@@ -106,10 +110,31 @@ _ASKS_DATE = re.compile(
     rf"{_OPENING}(?:quand|when|wanneer)\b"
     r"|\b(?:quelle date|quelle année|quelle période|en quelle|what year|which year|what date"
     r"|what period|which period|welke periode"
-    r"|welk jaar|welke datum|in welk|quel jour|which day|what day|welke dag)\b",
+    r"|welk jaar|welke datum|in welk|quel jour|which day|what day|welke dag"
+    r"|depuis combien de temps|combien de temps|how long|hoe lang)\b",
     re.IGNORECASE,
 )
 
+# "Depuis quand / since when / how long": a duration answers as well as a date ("depuis au
+# moins six ans", "for eight years", "al zes jaar").
+_ASKS_SINCE = re.compile(
+    r"\b(?:depuis quand|depuis combien de temps|combien de temps|since when|how long"
+    r"|sinds wanneer|hoe lang)\b",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(
+    r"\b(?:depuis|pendant|durant|for|since|sinds|al|gedurende)\s+"
+    r"(?:(?:au moins|plus de|près de|presque|at least|more than|nearly|almost|minstens|meer dan"
+    r"|bijna)\s+)?[\w-]+\s+(?:ans|années|mois|semaines|jours|years|months|weeks|days|jaar"
+    r"|maanden|weken|dagen)\b",
+    re.IGNORECASE,
+)
+_STARTING = re.compile(
+    rf"\b(?:depuis|dès|de|from|since|sinds|vanaf|van)\s+(?:(?:fin|début|mi|late|early|eind|begin)\s+)?"
+    rf"(?:(?:le\s+)?\d{{1,2}}\s+)?"
+    rf"(?:(?:{MONTHS})\s+)?(?:19|20)\d\d\b",
+    re.IGNORECASE,
+)
 _ASKS_WHY = re.compile(
     r"\b(pourquoi|pour quelle raison|en quoi|why|for what reason|how come|waarom|om welke reden"
     r"|hoe komt het)\b",
@@ -202,6 +227,26 @@ _NAME = re.compile(
 )
 
 
+# A country named in the question, as the catalog spells countries (ISO codes).
+_COUNTRIES = {
+    "FR": re.compile(
+        r"\b(?:france|français|française|françaises|french|frankrijk|frans|franse)\b",
+        re.IGNORECASE,
+    ),
+    "BE": re.compile(
+        r"\b(?:belgique|belge|belges|belgium|belgian|belgians|belgië|belgisch|belgische)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def country_asked(question: str) -> str | None:
+    """The one country the question is about ("la police française", "Belgian officers"), or
+    None when it names none or several."""
+    named = [code for code, words in _COUNTRIES.items() if words.search(question)]
+    return named[0] if len(named) == 1 else None
+
+
 def expected_answer(question: str) -> str | None:
     """What kind of thing the question asks for: a person, a place, a count (an amount of
     money among them), a date or a reason."""
@@ -215,7 +260,7 @@ def expected_answer(question: str) -> str | None:
         return "date"
     if _ASKS_WHY.search(question):
         return "reason"
-    if asks_person(question) or _ASKS_BODY.search(question):
+    if asks_person(question) or _ASKS_BODY.search(question) or _ASKS_THING_NAME.search(question):
         return "name"
     if _ASKS_WHERE.search(question):
         return "name"
@@ -252,6 +297,10 @@ def gives_answer_type(
         matcher = units or _STEM_ONLY
         return matcher.strength(unit, language, (c.noun for c in counts if c.noun))
     if kind == "date":
+        if _ASKS_SINCE.search(question):
+            if _DURATION.search(sentence) or _STARTING.search(sentence):
+                return 1.0
+            return 0.5 if _dates(sentence) - _dates(question) else 0.0
         if _month_dates(sentence) - _month_dates(question):
             return 1.0
         if asks_day(question) and days_in(sentence) - days_in(question):
@@ -267,8 +316,8 @@ def gives_answer_type(
         if _ASKS_BODY.search(question):
             if any(fold(acronym) not in asked for acronym in _acronyms(sentence)):
                 return 1.0  # bodies go by their initials: "le COC", "la Cnil", "DJSOC"
-            return 0.5 * _names_what_is_not_asked(sentence, asked)
-        return float(_names_what_is_not_asked(sentence, asked))
+            return 0.5 * _names_what_is_not_asked(sentence, asked, people)
+        return float(_names_what_is_not_asked(sentence, asked, people))
     return 0.0
 
 
@@ -514,6 +563,16 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         about = self._documents_about(bundle.query_str, in_play)
         if about is not None:
             candidates = {k: c for k, c in candidates.items() if c.info.doc_id in about}
+        country = country_asked(bundle.query_str)
+        if country is not None:
+            # "la police française" is not answered from the Belgian documents; a document
+            # the catalog gives no country stays in.
+            same = {
+                k: c
+                for k, c in candidates.items()
+                if self.index.documents[c.info.doc_id].country in (None, country)
+            }
+            candidates = same or candidates
         neighbours = {node_id: self._neighbour_ids(c.info) for node_id, c in candidates.items()}
         vectors = self.index.sentence_vectors(
             sorted(set(candidates) | {n for ids in neighbours.values() for n in ids})
@@ -1177,9 +1236,19 @@ def _gives_name(sentence: str, question: str, people: People) -> bool:
     return not asks_named_person(question) and _names_what_is_not_asked(sentence, fold(question))
 
 
-def _names_what_is_not_asked(sentence: str, folded_question: str) -> bool:
-    """The sentence holds a capitalised name that the (folded) question does not."""
-    return any(fold(m.group(0)) not in folded_question for m in _NAME.finditer(sentence))
+_FIRST_WORD = re.compile(r"^\W*([^\W\d_][\w-]*)")
+
+
+def _names_what_is_not_asked(
+    sentence: str, folded_question: str, people: People = EVERY_PAIR
+) -> bool:
+    """The sentence holds a capitalised name that the (folded) question does not, also as
+    its first word when the corpus only ever writes that word capitalised."""
+    if any(fold(m.group(0)) not in folded_question for m in _NAME.finditer(sentence)):
+        return True
+    first = _FIRST_WORD.match(sentence)
+    word = fold(first.group(1)) if first else ""
+    return word in people.proper and word not in folded_question
 
 
 _ACCORDING_TO = re.compile(

@@ -19,17 +19,35 @@ from index.text import fold
 
 RANKER_PATH = Path(__file__).with_name("ranker.json")
 
+# "Comment s'appelle…", "what is the name of…", "hoe heet…": a person's name unless what is
+# named is a thing ("comment s'appelle le logiciel", "what is the name of the software").
+NAMING = (
+    r"(?:comment s['’]appellen?t?|quel est le nom|what(?: i|['’])s the name|name of|hoe heten"
+    r"|hoe heet|wat is de naam)"
+)
+THING_NAMED = (
+    r"\s+(?:(?:du|de la|de l['’]|des|de|d['’]|of|van)\s*)?"
+    r"(?:(?:le|la|les|l['’]|ce|cet|cette|the|this|that|de|het|die|dat|deze)\s*)?"
+    r"(?:(?!(?:du|de|des|of|van|der)\s)[\w-]+\s+){0,2}\w*(?:logiciel|programme|application|appli|app|outil|entreprise|société"
+    r"|firme|service|unité|organe|organisme|média|journal|site|fichier|base|plateforme"
+    r"|dispositif|système|opération|taskforce|groupe|rapport|loi|ville|département|pays"
+    r"|software|program|programme|tool|company|firm|unit|body|agency|outlet|newspaper|website"
+    r"|file|database|platform|system|operation|group|report|law|city|town|country|bedrijf"
+    r"|programma|applicatie|eenheid|dienst|orgaan|krant|bestand|databank|systeem|wet|stad"
+    r"|land)\w*"
+)
 # Questions that ask for a person by name or by role ("comment s'appelle", "quel magistrat",
 # "which judge"): the answer must name someone.
 _ASKS_NAMED_PERSON = re.compile(
-    r"\b(comment s['’]appelle|quel est le nom|what is the name|name of|hoe heet|wat is de naam"
+    rf"\b({NAMING}(?!{THING_NAMED})"
     r"|quel(?:le)?s? (?:magistrat|parlementaire|député|ministre|élu|personne|auteure?|juge"
-    r"|procureur)s?"
+    r"|procureur|journaliste|commissaire|directeur|directrice|avocat|fondateur|porte-parole)s?"
     r"|which (?:[\w-]+ ){0,2}(?:person|minister|deputy|deputies|magistrate|mp|senator"
-    r"|politician|member|judge|prosecutor)s?"
+    r"|politician|member|judge|prosecutor|journalist|reporter|commissioner|director|lawyer"
+    r"|founder|spokes(?:person|man|woman))s?"
     r"|welke? (?:[\w-]+ ){0,2}(?:\w+-)?(?:minister|persoon|politicus|parlementariër|magistraat"
     r"|afgevaardigde|kamerl(?:id|eden)|parlementsl(?:id|eden)|rechter|onderzoeksrechter"
-    r"|procureur)\w*)\b",
+    r"|procureur|journalist|commissaris|directeur|advocaat|oprichter|woordvoerder)\w*)\b",
     re.IGNORECASE,
 )
 # Questions that want a person's name, not a body's ("qui", "quel magistrat", "who").
@@ -172,9 +190,13 @@ class People:
     pair for one (the guess when there is no corpus to learn from)."""
 
     known: frozenset[str] | None
+    # Words the texts only ever write capitalised, and somewhere not opening a sentence
+    # ("Briefcam", "Disclose"): names even where they open one ("Briefcam est un logiciel…").
+    proper: frozenset[str] = frozenset()
 
     @classmethod
     def of_texts(cls, texts: Iterable[str]) -> People:
+        texts = list(texts)
         """The pairs the texts mark as people at least once (see the cues above), and those
         listed beside one ("Bernard Cazeneuve, Bruno Le Roux, Matthias Fekl…"). Unit and
         organisation names ("Child Focus", "Data News") come with no such cue."""
@@ -195,6 +217,7 @@ class People:
                 ):
                     listed.append((name, fold(previous.group(0))))
                 previous = match
+        proper = _proper_words(texts)
         grown = True
         while grown:
             grown = False
@@ -202,7 +225,7 @@ class People:
                 if before in known and name not in known:
                     known.add(name)
                     grown = True
-        return cls(frozenset(known))
+        return cls(frozenset(known), proper)
 
     def name_matches(self, sentence: str) -> list[re.Match[str]]:
         """Where the sentence names people."""
@@ -218,6 +241,20 @@ class People:
 
 
 EVERY_PAIR = People(None)
+
+_WORD_AFTER_WORD = re.compile(r"(?<=[\w,;:’'] )([^\W\d_][\w-]*)")
+
+
+def _proper_words(texts: list[str]) -> frozenset[str]:
+    capitalised, lowercase = set(), set()
+    for text in texts:
+        for match in _WORD_AFTER_WORD.finditer(text):
+            word = match.group(1)
+            if word[0].isupper() and len(word) > 2 and not word.isupper():
+                capitalised.add(fold(word))
+            elif word[0].islower():
+                lowercase.add(fold(word))
+    return frozenset(capitalised - lowercase)
 
 
 def names_in_role(sentence: str, role: re.Pattern[str], people: People = EVERY_PAIR) -> bool:

@@ -18,12 +18,13 @@ from rag.answer_types import (
 from rag.extractive import (
     Candidate,
     closes_unopened_quote,
+    country_asked,
     expected_answer,
     gives_answer_type,
     leaves_quote_open,
     question_parts,
 )
-from rag.ranker import people_named
+from rag.ranker import asks_person, people_named
 from rag.service import AnswerService
 
 
@@ -390,3 +391,64 @@ def test_no_runner_up_is_added_that_gives_nothing_of_what_is_asked(
 def test_a_question_about_what_a_source_says_quotes_that_source(service: AnswerService) -> None:
     answer = service.ask("According to Disclose, what does the Briefcam software allow?")
     assert any(c.text.startswith("Selon le media Disclose") for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "a_person"),
+    [
+        ("Comment s'appelle le logiciel israélien révélé par Disclose ?", False),
+        ("What is the name of the Israeli video-surveillance software?", False),
+        ("Hoe heet de Israëlische videobewakingssoftware?", False),
+        ("Comment s'appelle le patron du service ?", True),
+        ("What is the name of the DJSOC officer?", True),
+        ("Quel journaliste a signé l'enquête ?", True),
+        ("Which journalist wrote the investigation?", True),
+        ("Welke journalist schreef het onderzoek?", True),
+    ],
+)
+def test_a_name_asked_is_a_person_s_unless_a_thing_is_named(question: str, a_person: bool) -> None:
+    assert expected_answer(question) == "name"
+    assert asks_person(question) is a_person
+
+
+def test_a_thing_s_name_may_open_its_sentence(service: AnswerService) -> None:
+    people = service.synthesizer.people
+    question = "Comment s'appelle le logiciel israélien ?"
+    opening = "Briefcam est un logiciel israélien de vidéosurveillance algorithmique."
+    assert gives_answer_type("name", opening, question, people=people) == 1.0
+    # Any sentence opens with a capital: a word the corpus also writes in lower case is no name.
+    assert (
+        gives_answer_type(
+            "name", "Mis en place en 2015, cette technologie…", question, people=people
+        )
+        == 0.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "strength"),
+    [
+        ("Le ministère l'utiliserait depuis au moins six ans, selon Disclose.", 1.0),
+        ("Il a été mis en œuvre de 2015 à 2023 hors de tout cadre légal.", 1.0),
+        ("L'option était disponible par défaut depuis fin 2018.", 1.0),
+        ("Disclose l'a révélé en novembre 2023.", 0.5),  # a date, not when it began
+        ("Le logiciel permet de suivre une personne.", 0.0),
+    ],
+)
+def test_since_when_is_answered_by_a_start_or_a_duration(sentence: str, strength: float) -> None:
+    for question in (
+        "Depuis quand la police utilise-t-elle ce logiciel ?",
+        "Since when have the police used this software?",
+        "How long have the police used it?",
+    ):
+        assert expected_answer(question) == "date"
+        assert gives_answer_type("date", sentence, question) == strength
+
+
+def test_a_country_asked_keeps_the_other_country_s_documents_out(service: AnswerService) -> None:
+    assert country_asked("Since when had the French police used it?") == "FR"
+    assert country_asked("Combien de policiers belges ?") == "BE"
+    assert country_asked("La Belgique et la France ont-elles…") is None
+    answer = service.ask("Depuis quand la police française se sert-elle de ce logiciel israélien ?")
+    assert answer.citations
+    assert all(service.index.documents[c.doc_id].country == "FR" for c in answer.citations)
