@@ -698,6 +698,30 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         leading = sorted(candidates, key=lambda c: (-c.weighted_score, c.info.node_id))[:5]
         return max((c.cosine + weight * c.lexical for c in leading), default=0.0)
 
+    def _confidence_of_a_part(
+        self, question: str, language: Language, ranked: list[Candidate]
+    ) -> float:
+        """A question asking two things is close to no single sentence; each part may be
+        close to one. The best part's confidence over the candidates, or 0."""
+        parts = question_parts(question, language)
+        if self.embed is None or not parts:
+            return 0.0
+        weight = self.weights["lexical_fr" if language == "fr" else "lexical_other"]
+        vectors = self.index.sentence_vectors([c.info.node_id for c in ranked])
+        best = 0.0
+        for part in parts:
+            vector = np.asarray(self.embed(part), dtype=np.float32)
+            terms = self.scorer.terms(part)
+            best = max(
+                best,
+                max(
+                    float(vectors[c.info.node_id] @ vector)
+                    + weight * self.scorer.coverage(terms, c.terms)
+                    for c in ranked
+                ),
+            )
+        return best
+
     def compose(
         self,
         question: str,
@@ -712,6 +736,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if language == "fr"
             else self.settings.abstain_threshold_other
         )
+        if ranked and confidence < threshold:
+            confidence = max(confidence, self._confidence_of_a_part(question, language, ranked))
         if not ranked or confidence < threshold:
             return self.abstain(language, ranked, confidence)
         missing = self.settings.answer_type_gate and self._lacks_what_is_asked(

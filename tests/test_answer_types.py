@@ -452,3 +452,13 @@ def test_a_country_asked_keeps_the_other_country_s_documents_out(service: Answer
     answer = service.ask("Depuis quand la police française se sert-elle de ce logiciel israélien ?")
     assert answer.citations
     assert all(service.index.documents[c.doc_id].country == "FR" for c in answer.citations)
+
+
+def test_a_two_part_question_is_as_confident_as_its_best_part(service: AnswerService) -> None:
+    question = (
+        "What position does the magistrate who dismissed the LFI MPs' complaint hold, "
+        "and on what date did he make that decision?"
+    )
+    answer = service.ask(question)
+    assert not answer.abstained, answer.answer
+    assert "procureur général" in answer.answer and "27 janvier" in answer.answer
