@@ -58,6 +58,7 @@ from rag.ranker import (
     has_negation,
     names_a_person,
     names_in_role,
+    names_someone_for_role,
     people_named,
 )
 from rag.settings import RagSettings
@@ -351,6 +352,7 @@ _PART_BREAK = {
     "nl": re.compile(rf",?\s+en\s+(?=(?:(?:in|op|door|voor|van|bij|met)\s+)?{_WH})", re.I),
 }
 PART_SENTENCES_MAX = 3
+ROLE_GATE = True
 PART_MARGIN = 0.03
 
 
@@ -948,8 +950,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             # "qui / who": not for a two-part question, whose other part may be answered
             or (_ASKS_WHO.search(question) and not question_parts(question, language))
         ):
-            answer = self._answer_type_first(question, ranked)[0]
-            if _gives_name(answer.text, question, self.people):
+            # The best sentence, and with a role asked the runner-up quoted beside it.
+            quoted = self._answer_type_first(question, ranked)[: 2 if asked_role(question) else 1]
+            if any(_gives_name(c.text, question, self.people) for c in quoted):
                 return None
             reason = "name_not_given"
         else:
@@ -1257,6 +1260,9 @@ def _gives_name(sentence: str, question: str, people: People) -> bool:
     """The sentence gives the name asked: a person for a person asked by name or role; for
     "qui / who", a person or a body or name the question does not hold ("Disclose", "le
     COC")."""
+    role = asked_role(question)
+    if role is not None and ROLE_GATE:
+        return names_someone_for_role(sentence, role, question, people)
     if people_named(sentence, question, people):
         return True
     return not asks_named_person(question) and _names_what_is_not_asked(sentence, fold(question))

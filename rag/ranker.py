@@ -145,6 +145,11 @@ _ROLES = (
         r"\b(?:deputes?|deput(?:y|ies)|parlementaires?|elus?|mps?|senat\w*|kamerl\w*"
         r"|parlementsl\w*|parlementarier\w*|volksvertegenwoordig\w*)\b"
     ),
+    re.compile(r"\b(?:journalistes?|journalists?|reporters?|verslaggevers?)\b"),
+    re.compile(
+        r"\b(?:commissaires?|commissioners?|commissaris\w*|directeurs?|directrices?|directors?"
+        r"|patronn?e?s?|heads?|chefs?|hoofd|presidente?s?|presidents?|voorzitters?)\b"
+    ),
 )
 
 
@@ -271,6 +276,28 @@ def names_in_role(sentence: str, role: re.Pattern[str], people: People = EVERY_P
             return True
         previous_end = match.end()
     return False
+
+
+def names_someone_for_role(
+    sentence: str, role: re.Pattern[str], question: str, people: People = EVERY_PAIR
+) -> bool:
+    """The sentence names someone who may hold the asked role: named in it, or named with no
+    other role and not merely as a quotation's speaker unless the question asks who said
+    something ("le ministre Gérald Darmanin" is no journalist, "a réagi Aurélien Saintoul" no
+    judge)."""
+    speakers = _asks_who_said(question)
+    previous_end = 0
+    for match in people.name_matches(sentence):
+        before = sentence[max(match.start() - 80, previous_end) : match.start()]
+        after = fold(sentence[match.end() : match.end() + 40].split(".")[0])
+        near = fold(before) if not _OBJECT_OF.search(before) else ""
+        if role.search(near) or role.search(after):
+            return True
+        other = any(r.search(near) or r.search(after) for r in _ROLES if r is not role)
+        if not other and (speakers or not speaks_only(sentence, match)):
+            return True
+        previous_end = match.end()
+    return _HANDLE.search(sentence) is not None  # "@ChristopheBex": a person, no role said
 
 
 # A preposition just before a name makes it an object, not the role's holder.

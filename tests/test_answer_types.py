@@ -143,6 +143,11 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "Les documents ne donnent pas ce nom.",
         ),
         ("Wie richtte Clearview AI op?", "name_not_given", "De documenten noemen die naam niet."),
+        (  # the passages name a minister and a deputy: neither is a journalist
+            "Quel journaliste de Disclose a signé l'enquête sur Briefcam ?",
+            "name_not_given",
+            "Les documents ne donnent pas ce nom.",
+        ),
         (  # a population is a count of inhabitants, asked without "how many"
             "Wat is het inwonertal van Montpellier?",
             "figure_not_given",

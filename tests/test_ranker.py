@@ -12,6 +12,7 @@ from rag.ranker import (
     attributes_to,
     names_a_person,
     names_in_role,
+    names_someone_for_role,
     people_named,
 )
 
@@ -161,3 +162,53 @@ def test_a_person_is_in_the_role_only_beside_its_words(
     role = asked_role(asked)
     assert role is not None
     assert names_in_role(sentence, role) is in_role
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "may_hold_it"),
+    [
+        # named in the role asked
+        (
+            "Selon cette source, le procureur général près la Cour de cassation, Rémy Heitz, a "
+            "décidé.",
+            "Quel magistrat a décidé ?",
+            True,
+        ),
+        # named in another role: a minister is no journalist
+        (
+            "Le ministre de l'Intérieur de l'époque, Gérald Darmanin, avait demandé un rapport.",
+            "Quel journaliste a signé l'enquête ?",
+            False,
+        ),
+        # a mere speaker answers "who wrote / who claimed", not "which judge decided"
+        (
+            "Il y avait une volonté d'éteindre la critique, a réagi auprès de l'AFP Aurélien "
+            "Saintoul.",
+            "Quel juge a été chargé de l'affaire ?",
+            False,
+        ),
+        (
+            "Il y avait une volonté d'éteindre la critique, a réagi auprès de l'AFP Aurélien "
+            "Saintoul.",
+            "Quel député a soutenu que Briefcam était illégal ?",
+            True,
+        ),
+        # named with no role at all, or by a handle: may hold it
+        (
+            "de Els Ampe (Open Vld) du 2 juin 2022",
+            "Quelle parlementaire a posé la question ?",
+            True,
+        ),
+        (
+            "Avec @ChristopheBex, nous demandons des explications.",
+            "Quels députés ont écrit ?",
+            True,
+        ),
+    ],
+)
+def test_someone_named_in_another_role_does_not_answer_a_role_asked(
+    sentence: str, question: str, may_hold_it: bool
+) -> None:
+    role = asked_role(question)
+    assert role is not None
+    assert names_someone_for_role(sentence, role, question) is may_hold_it
