@@ -247,19 +247,25 @@ class People:
 
 EVERY_PAIR = People(None)
 
-_WORD_AFTER_WORD = re.compile(r"(?<=[\w,;:’'] )([^\W\d_][\w-]*)")
+_UPPER = "A-ZÀ-ÖØ-ÞŒ"
+# A capitalised word after a word, a comma or a colon: not opening a sentence.
+_CAPITALISED_INSIDE = re.compile(rf"(?<=[\w,;:’'] )([{_UPPER}][\w-]{{2,}})")
+_LOWERCASE_WORD = re.compile(rf"(?<![\w-])([^\W\d_{_UPPER}][\w-]*)")
 
 
 def _proper_words(texts: list[str]) -> frozenset[str]:
-    capitalised, lowercase = set(), set()
+    # findall and set updates run in C: about 2 s over 40 MB of text.
+    capitalised: set[str] = set()
+    lowercase: set[str] = set()
     for text in texts:
-        for match in _WORD_AFTER_WORD.finditer(text):
-            word = match.group(1)
-            if word[0].isupper() and len(word) > 2 and not word.isupper():
-                capitalised.add(fold(word))
-            elif word[0].islower():
-                lowercase.add(fold(word))
-    return frozenset(capitalised - lowercase)
+        capitalised.update(_CAPITALISED_INSIDE.findall(text))
+        lowercase.update(_LOWERCASE_WORD.findall(text))
+    folded_lowercase = {fold(word) for word in lowercase}
+    return frozenset(
+        folded
+        for folded in (fold(word) for word in capitalised if not word.isupper())
+        if folded not in folded_lowercase
+    )
 
 
 def names_in_role(sentence: str, role: re.Pattern[str], people: People = EVERY_PAIR) -> bool:
