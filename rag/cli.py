@@ -380,6 +380,9 @@ def eval_command(
         raise typer.Exit(8)
 
 
+INTERVAL_METRICS = ("answer_accuracy", "abstention_accuracy", "citation_precision")
+
+
 def _print_eval(data: dict, comparison: list | None, show: bool, results: list) -> None:
     columns = {
         "questions": "n",
@@ -405,6 +408,21 @@ def _print_eval(data: dict, comparison: list | None, show: bool, results: list) 
     for name, values in data["retrieval"].items():
         retrieval.add_row(name, str(values["k"]), str(values["hit_rate"]), str(values["mrr"]))
     wide.print(retrieval)
+    intervals = data.get("intervals") or {}
+    if intervals:
+        spread = Table("group", "families", *(m.replace("_", " ") for m in INTERVAL_METRICS))
+        for name, group in intervals.items():
+            cells = [group["metrics"][m] for m in INTERVAL_METRICS]
+            spread.add_row(
+                name,
+                str(group["families"]),
+                *[
+                    "—" if c["value"] is None else f"{c['value']} [{c['low']}, {c['high']}]"
+                    for c in cells
+                ],
+            )
+        wide.print("95% bootstrap intervals over question families:")
+        wide.print(spread)
     if comparison is not None:
         side = Table("metric", "baseline", "this run", "verdict")
         for metric, before, now, verdict in comparison:

@@ -142,6 +142,7 @@ def test_eval_compare_fails_on_a_deliberately_broken_setting(
     assert "Regression against the baseline" in result.stderr
     assert "answer_accuracy" in result.stderr
     assert (tmp_path / "run" / "vs_baseline.png").exists()
+    assert "bootstrap intervals over question families" in result.stdout
 
 
 def test_installed_entry_point_runs_as_a_process(seed_settings: RagSettings) -> None:
