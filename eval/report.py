@@ -91,6 +91,34 @@ def _fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def _kind_by_split_lines(results: list[Scored]) -> list[str]:
+    """Questions answered right (abstained on, for unanswerable ones) per kind and split."""
+    splits = sorted({r.question.split for r in results})
+    if len(splits) < 2:
+        return []
+    counts: dict[str, dict[str, list[int]]] = {}
+    for r in results:
+        cell = counts.setdefault(r.question.kind, {}).setdefault(r.question.split, [0, 0])
+        cell[0] += r.correct
+        cell[1] += 1
+    lines = [
+        "",
+        "## Right answers by kind and split",
+        "",
+        "Answered with every key fact, or abstained on for unanswerable questions.",
+        "",
+        "| kind | " + " | ".join(splits) + " |",
+        "|" + "---|" * (len(splits) + 1),
+    ]
+    for kind in sorted(counts):
+        cells = [
+            f"{right}/{n} ({right / n:.2f})" if n else "—"
+            for right, n in (counts[kind].get(split, [0, 0]) for split in splits)
+        ]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _interval_lines(intervals: dict[str, Any]) -> list[str]:
     if not intervals:
         return []
@@ -135,6 +163,7 @@ def markdown(
     for name, values in data["groups"].items():
         lines.append(f"| {name} | " + " | ".join(_fmt(values[c]) for c in COLUMNS) + " |")
     lines += _interval_lines(data.get("intervals") or {})
+    lines += _kind_by_split_lines(results)
     lines += [
         "",
         "## Retrieval (LlamaIndex RetrieverEvaluator)",

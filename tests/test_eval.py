@@ -6,6 +6,7 @@ import pytest
 
 from eval.gold import GOLD_PATH, GoldSetError, Kind, load_gold
 from eval.intervals import grouped_intervals, intervals
+from eval.report import _kind_by_split_lines
 from eval.runner import calibrate, metrics, score
 from rag.models import Answer, Citation
 from tests.conftest import SEEDS
@@ -138,3 +139,20 @@ def test_intervals_of_one_family_or_none_are_points_or_empty() -> None:
     groups = grouped_intervals([right])
     assert set(groups) == {"all", f"split:{question.split}"}
     assert groups["all"]["families"] == 1
+
+
+def test_the_report_counts_right_answers_by_kind_and_split() -> None:
+    questions = load_gold()
+    dev = next(q for q in questions if q.split == "dev" and q.kind == "fact")
+    held = next(q for q in questions if q.split == "held-out" and q.kind == "fact")
+    unanswerable = next(q for q in questions if q.split == "dev" and q.kind == "unanswerable")
+    results = [
+        score(dev, _answer(f"{dev.facts[0][0]} [1]", dev.supporting_docs[:1])),
+        score(held, _answer("rien [1]", held.supporting_docs[:1])),
+        score(unanswerable, _answer("Les documents ne disent pas.", [], abstained=True)),
+    ]
+    table = "\n".join(_kind_by_split_lines(results))
+    assert "| kind | dev | held-out |" in table
+    assert "| fact | 1/1 (1.00) | 0/1 (0.00) |" in table
+    assert "| unanswerable | 1/1 (1.00) | — |" in table
+    assert _kind_by_split_lines(results[:1]) == []  # one split: the kind rows say it all
