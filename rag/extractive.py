@@ -352,7 +352,6 @@ _PART_BREAK = {
     "nl": re.compile(rf",?\s+en\s+(?=(?:(?:in|op|door|voor|van|bij|met)\s+)?{_WH})", re.I),
 }
 PART_SENTENCES_MAX = 3
-ROLE_GATE = True
 PART_MARGIN = 0.03
 
 
@@ -1257,11 +1256,11 @@ def _gives(reason: AbstainReason, candidate: Candidate, question: str, people: P
 
 
 def _gives_name(sentence: str, question: str, people: People) -> bool:
-    """The sentence gives the name asked: a person for a person asked by name or role; for
-    "qui / who", a person or a body or name the question does not hold ("Disclose", "le
-    COC")."""
+    """The sentence gives the name asked: for a role asked, someone who may hold it; a person
+    for a person asked by name; for "qui / who", a person or a body or name the question does
+    not hold ("Disclose", "le COC")."""
     role = asked_role(question)
-    if role is not None and ROLE_GATE:
+    if role is not None:
         return names_someone_for_role(sentence, role, question, people)
     if people_named(sentence, question, people):
         return True

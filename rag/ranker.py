@@ -28,7 +28,8 @@ NAMING = (
 THING_NAMED = (
     r"\s+(?:(?:du|de la|de l['’]|des|de|d['’]|of|van)\s*)?"
     r"(?:(?:le|la|les|l['’]|ce|cet|cette|the|this|that|de|het|die|dat|deze)\s*)?"
-    r"(?:(?!(?:du|de|des|of|van|der)\s)[\w-]+\s+){0,2}\w*(?:logiciel|programme|application|appli|app|outil|entreprise|société"
+    r"(?:(?!(?:du|de|des|of|van|der)\s)[\w-]+\s+){0,2}"  # "le logiciel", "the Israeli software"
+    r"\w*(?:logiciel|programme|application|appli|app|outil|entreprise|société"
     r"|firme|service|unité|organe|organisme|média|journal|site|fichier|base|plateforme"
     r"|dispositif|système|opération|taskforce|groupe|rapport|loi|ville|département|pays"
     r"|software|program|programme|tool|company|firm|unit|body|agency|outlet|newspaper|website"
@@ -201,10 +202,10 @@ class People:
 
     @classmethod
     def of_texts(cls, texts: Iterable[str]) -> People:
-        texts = list(texts)
         """The pairs the texts mark as people at least once (see the cues above), and those
         listed beside one ("Bernard Cazeneuve, Bruno Le Roux, Matthias Fekl…"). Unit and
         organisation names ("Child Focus", "Data News") come with no such cue."""
+        texts = list(texts)
         known: set[str] = set()
         listed: list[tuple[str, str]] = []  # (pair, the pair listed just before it)
         for text in texts:
