@@ -29,6 +29,7 @@ COLUMNS = [
     "questions",
     "answer_accuracy",
     "key_fact_recall",
+    "key_fact_recall_with_related",
     "abstention_accuracy",
     "false_abstentions",
     "wrong_answers",

@@ -19,6 +19,8 @@ DEFINITIONS = {
     "(an alias of each) / answerable questions",
     "key_fact_recall": "key facts found in non-abstained answers / key facts of answerable "
     "questions",
+    "key_fact_recall_with_related": "key facts found in non-abstained answers or in their "
+    "'see also' passages (the next-ranked, not quoted) / key facts of answerable questions",
     "abstention_accuracy": "unanswerable questions that abstained / unanswerable questions",
     "false_abstentions": "answerable questions that abstained / answerable questions",
     "wrong_answers": "answerable questions answered (not abstained) without every key fact / "
@@ -74,6 +76,11 @@ class Scored:
         }
 
 
+def _in_related(fact: list[str], answer: Answer) -> bool:
+    related = fold(" ".join(r.text for r in answer.related))
+    return any(fold(alias) in related for alias in fact)
+
+
 def _has_fact(text: str, question: GoldQuestion) -> bool:
     folded = fold(text)
     return any(fold(alias) in folded for fact in question.facts for alias in fact)
@@ -115,6 +122,7 @@ class Metrics:
     questions: int
     answer_accuracy: float | None
     key_fact_recall: float | None
+    key_fact_recall_with_related: float | None
     abstention_accuracy: float | None
     false_abstentions: float | None
     wrong_answers: float | None
@@ -160,6 +168,15 @@ def metrics(results: list[Scored]) -> Metrics:
             f
             for r in answerable
             for f in (r.facts_found if not r.answer.abstained else [False] * len(r.facts_found))
+        ),
+        key_fact_recall_with_related=_share(
+            found or (not r.answer.abstained and _in_related(fact, r.answer))
+            for r in answerable
+            for fact, found in zip(
+                r.question.facts,
+                r.facts_found if not r.answer.abstained else [False] * len(r.facts_found),
+                strict=True,
+            )
         ),
         abstention_accuracy=_share(r.answer.abstained for r in unanswerable),
         false_abstentions=_share(r.answer.abstained for r in answerable),

@@ -139,6 +139,13 @@ SECTION_LABELS = {
 }
 
 
+RELATED_HEADINGS = {
+    "fr": ("Voir aussi", "passages classés juste après, non cités"),
+    "en": ("See also", "passages ranked next, not quoted"),
+    "nl": ("Zie ook", "passages die net daarna komen, niet geciteerd"),
+}
+
+
 def _print_answer(answer: Answer) -> None:
     out.print(answer.answer, highlight=False)
     if answer.citations:
@@ -153,6 +160,15 @@ def _print_answer(answer: Answer) -> None:
             highlight=False,
         )
         out.print(f"    {in_quotes(c.text)}  [dim]{c.doc_id}:{c.start}-{c.end}[/]", highlight=False)
+    if answer.related:
+        out.print()
+        heading, hint = RELATED_HEADINGS[answer.language]
+        out.print(f"[bold]{heading}[/] [dim]({hint})[/]")
+        for r in answer.related:
+            out.print(f"  - {r.title}", highlight=False)
+            out.print(
+                f"    {in_quotes(r.text)}  [dim]{r.doc_id}:{r.start}-{r.end}[/]", highlight=False
+            )
     for warning in answer.warnings:
         err.print(f"[yellow]Note:[/] {warning}", highlight=False)
 

@@ -790,13 +790,28 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if not conflict:
             chosen = self._with_qualifications(chosen)
         chosen = self._complete_quotations(chosen)
-        return self.response_for(
+        response = self.response_for(
             self._text(language, chosen, conflict),
             chosen,
             abstained=False,
             confidence=confidence,
             conflict=conflict,
         )
+        response.metadata = {**(response.metadata or {}), "related": self._related(ranked, chosen)}
+        return response
+
+    def _related(self, ranked: list[Candidate], chosen: list[Candidate]) -> list[NodeWithScore]:
+        """The next-ranked sentences that the answer does not quote: its "see also"."""
+        related: list[Candidate] = []
+        for candidate in ranked:
+            if len(related) >= self.settings.related_passages:
+                break
+            if any(c is candidate or _holds(c, candidate) for c in chosen):
+                continue
+            related.append(candidate)
+        return self.response_for(
+            "", related, abstained=False, confidence=0.0, conflict=False
+        ).source_nodes
 
     def _with_qualifications(self, chosen: list[Candidate]) -> list[Candidate]:
         """A chosen sentence followed by one that qualifies it ("Cependant, …", "However, …")

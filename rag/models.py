@@ -36,6 +36,20 @@ class Citation(BaseModel):
     )
 
 
+class RelatedPassage(BaseModel):
+    """A passage ranked just below those quoted: where to look when the answer misses."""
+
+    doc_id: str
+    title: str
+    date: str | None = None
+    publisher: str | None = None
+    section: str | None = None
+    text: str = Field(description="The exact passage: source_document_text[start:end] == text.")
+    start: int
+    end: int
+    score: float
+
+
 class Answer(BaseModel):
     question: str
     answer: str
@@ -57,4 +71,9 @@ class Answer(BaseModel):
     )
     warnings: list[str] = Field(
         default_factory=list, description="E.g. the LLM failed and the answer is extractive."
+    )
+    related: list[RelatedPassage] = Field(
+        default_factory=list,
+        description="See also: the next-ranked passages that are not quoted (extractive "
+        "answers), where the answer may be when the quoted one misses it.",
     )

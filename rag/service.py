@@ -9,12 +9,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.response_synthesizers import BaseSynthesizer
-from llama_index.core.schema import QueryBundle
+from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from index.builder import Indexer, IndexReport
 from index.embeddings import build_embed_model, embedding_model_id
@@ -23,7 +24,7 @@ from index.store import RECIPE, BuildStore, IndexLayout, LocalBuildStore
 from rag.errors import IndexMissingError, QuestionError, StoreUnavailableError
 from rag.extractive import ExtractiveSynthesizer
 from rag.language import detect_language
-from rag.models import Answer, Citation
+from rag.models import Answer, Citation, RelatedPassage
 from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
 
@@ -318,24 +319,11 @@ class AnswerService:
         response = serving.synthesizer.synthesize(bundle, nodes, answer_question=question)
         done = time.perf_counter()
         meta = response.metadata or {}
-        citations = []
-        for marker, hit in enumerate(response.source_nodes, start=1):
-            doc = serving.index.documents[hit.node.metadata["source_doc"]]
-            start, end = hit.node.start_char_idx or 0, hit.node.end_char_idx or 0
-            citations.append(
-                Citation(
-                    marker=marker,
-                    doc_id=doc.doc_id,
-                    title=doc.title,
-                    date=doc.date,
-                    publisher=doc.publisher,
-                    section=hit.node.metadata.get("section") or None,
-                    text=doc.text[start:end],
-                    start=start,
-                    end=end,
-                    score=round(hit.score or 0.0, 4),
-                )
-            )
+        citations = [
+            Citation(marker=marker, **self._passage(serving, hit))
+            for marker, hit in enumerate(response.source_nodes, start=1)
+        ]
+        related = [RelatedPassage(**self._passage(serving, hit)) for hit in meta.get("related", [])]
         return Answer(
             question=question,
             answer=str(response.response),
@@ -346,6 +334,7 @@ class AnswerService:
             warnings=[*meta.get("warnings", []), *serving.notices],
             language=language,
             citations=citations,
+            related=related,
             conflict=bool(meta.get("conflict")),
             confidence=round(float(meta.get("confidence", 0.0)), 4),
             timings_ms={
@@ -355,6 +344,23 @@ class AnswerService:
                 "total": round((done - started) * 1000, 1),
             },
         )
+
+    @staticmethod
+    def _passage(serving: _Serving, hit: NodeWithScore) -> dict[str, Any]:
+        """A passage's source, its exact text from the document, and its score."""
+        doc = serving.index.documents[hit.node.metadata["source_doc"]]
+        start, end = hit.node.start_char_idx or 0, hit.node.end_char_idx or 0
+        return {
+            "doc_id": doc.doc_id,
+            "title": doc.title,
+            "date": doc.date,
+            "publisher": doc.publisher,
+            "section": hit.node.metadata.get("section") or None,
+            "text": doc.text[start:end],
+            "start": start,
+            "end": end,
+            "score": round(hit.score or 0.0, 4),
+        }
 
     def documents(self) -> list[dict[str, str | int | None]]:
         return [

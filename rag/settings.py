@@ -117,6 +117,12 @@ class RagSettings(BaseSettings):
         350, ge=100, le=4000, description="Budget for the quoted sentences."
     )
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question.")
+    related_passages: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Next-ranked passages shown as 'see also' under an answer (0: none).",
+    )
 
     llm_base_url: str | None = Field(
         None,

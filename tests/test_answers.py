@@ -25,6 +25,14 @@ def _assert_exact_quotes(service: AnswerService, answer: Answer) -> None:
         assert source[citation.start : citation.end] == citation.text
         assert f"[{citation.marker}]" in answer.answer
     assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for passage in answer.related:
+        source = service.index.documents[passage.doc_id].text
+        assert source[passage.start : passage.end] == passage.text
+        # a "see also" passage is not quoted already
+        assert not any(
+            c.doc_id == passage.doc_id and c.start <= passage.start and passage.end <= c.end
+            for c in answer.citations
+        )
 
 
 def test_answer_contract(service: AnswerService) -> None:
@@ -137,3 +145,16 @@ def test_off_topic_questions_abstain_in_the_askers_language(
 def test_bad_questions_are_refused(service: AnswerService, question: str) -> None:
     with pytest.raises(QuestionError):
         service.ask(question)
+
+
+def test_an_answer_shows_the_next_ranked_passages_as_see_also(service: AnswerService) -> None:
+    # The best passage speaks of the option's risks; the one saying how to switch it off is
+    # ranked just below it, and shown.
+    answer = service.ask("Comment pouvait-on désactiver l'option de reconnaissance faciale ?")
+    assert not answer.abstained
+    assert 1 <= len(answer.related) <= service.settings.related_passages
+    shown = answer.answer + " ".join(r.text for r in answer.related)
+    assert "intervention informatique" in shown
+    _assert_exact_quotes(service, answer)
+    abstained = service.ask("Quelle est la hauteur de la tour Eiffel ?")
+    assert abstained.abstained and abstained.related == []

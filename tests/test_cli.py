@@ -37,6 +37,7 @@ def test_ask_prints_the_answer_and_numbered_sources(seed_settings: RagSettings) 
     assert result.exit_code == 0
     assert "Sources" in result.stdout and "[1]" in result.stdout
     assert "Briefcam" in result.stdout
+    assert "See also" in result.stdout  # the next-ranked passages, not quoted
 
 
 @pytest.mark.parametrize(

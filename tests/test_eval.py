@@ -8,7 +8,7 @@ from eval.gold import GOLD_PATH, GoldSetError, Kind, load_gold
 from eval.intervals import grouped_intervals, intervals
 from eval.report import _kind_by_split_lines
 from eval.runner import calibrate, metrics, score
-from rag.models import Answer, Citation
+from rag.models import Answer, Citation, RelatedPassage
 from tests.conftest import SEEDS
 
 DOCS = {p.stem: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
@@ -156,3 +156,22 @@ def test_the_report_counts_right_answers_by_kind_and_split() -> None:
     assert "| fact | 1/1 (1.00) | 0/1 (0.00) |" in table
     assert "| unanswerable | 1/1 (1.00) | — |" in table
     assert _kind_by_split_lines(results[:1]) == []  # one split: the kind rows say it all
+
+
+def test_facts_in_the_see_also_passages_are_counted_apart() -> None:
+    question = next(q for q in load_gold() if q.kind == "fact")
+    fact = question.facts[0][0]
+    missed = _answer("Rien à voir. [1]", question.supporting_docs[:1])
+    missed.related = [
+        RelatedPassage(
+            doc_id=question.supporting_docs[0],
+            title="t",
+            text=f"… {fact} …",
+            start=0,
+            end=len(fact) + 4,
+            score=0.9,
+        )
+    ]
+    m = metrics([score(question, missed)])
+    assert m.key_fact_recall == 0.0 and m.answer_accuracy == 0.0
+    assert m.key_fact_recall_with_related == 1.0

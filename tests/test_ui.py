@@ -128,6 +128,12 @@ def test_english_question(page) -> None:
     ask(page, "When was Briefcam switched off?")
     assert "décembre 2023" in page.locator("#chat").inner_text()
     assert "The documents say" in page.locator("#chat").inner_text()
+    # The next-ranked passages, folded under the sources until asked for.
+    related = page.locator("#sources details.related")
+    assert related.count() == 1
+    assert not related.locator("blockquote").first.is_visible()
+    related.locator("summary").click()
+    assert related.locator("blockquote").first.is_visible()
     shot(page, "3-english-answer")
 
 

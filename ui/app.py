@@ -83,7 +83,18 @@ def sources_html(answer: Answer | None, documents: Mapping[str, str], lang: str)
             f"<blockquote>{html.escape(before)}<mark>{html.escape(quote)}</mark>"
             f"{html.escape(after)}</blockquote></li>"
         )
-    parts.append("</ol></div>")
+    parts.append("</ol>")
+    if answer.related:
+        parts.append(f'<details class="related"><summary>{words["related"]}</summary><ul>')
+        for r in answer.related:
+            details = ", ".join(html.escape(x) for x in (r.publisher, r.date) if x)
+            parts.append(
+                f"<li><strong>{html.escape(r.title)}</strong>"
+                f"{' — ' + details if details else ''}"
+                f"<blockquote>{html.escape(r.text)}</blockquote></li>"
+            )
+        parts.append("</ul></details>")
+    parts.append("</div>")
     return "".join(parts)
 
 

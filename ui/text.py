@@ -21,6 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
         "clear": "Nouvelle conversation",
         "examples": "Exemples",
         "sources": "Sources",
+        "related": "Voir aussi : les passages classés juste après, non cités",
         "sources_empty": "Les sources de la réponse s'afficheront ici, chaque passage cité "
         "surligné dans son paragraphe.",
         "mode": "Réponse",
@@ -58,6 +59,7 @@ TEXT: dict[str, dict[str, str]] = {
         "clear": "New conversation",
         "examples": "Examples",
         "sources": "Sources",
+        "related": "See also: the passages ranked next, not quoted",
         "sources_empty": "The answer's sources will show here, each quoted passage "
         "highlighted in its paragraph.",
         "mode": "Answer",
@@ -95,6 +97,7 @@ TEXT: dict[str, dict[str, str]] = {
         "clear": "Nieuw gesprek",
         "examples": "Voorbeelden",
         "sources": "Bronnen",
+        "related": "Zie ook: de passages die net daarna komen, niet geciteerd",
         "sources_empty": "De bronnen van het antwoord verschijnen hier, elke geciteerde "
         "passage gemarkeerd in haar alinea.",
         "mode": "Antwoord",
