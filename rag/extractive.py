@@ -809,9 +809,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if any(c is candidate or _holds(c, candidate) for c in chosen):
                 continue
             related.append(candidate)
-        return self.response_for(
-            "", related, abstained=False, confidence=0.0, conflict=False
-        ).source_nodes
+        return _as_nodes(related)
 
     def _with_qualifications(self, chosen: list[Candidate]) -> list[Candidate]:
         """A chosen sentence followed by one that qualifies it ("Cependant, …", "However, …")
@@ -1168,22 +1166,28 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         confidence: float,
         conflict: bool,
     ) -> Response:
-        source_nodes = []
-        for candidate in chosen:
-            info = candidate.info
-            node = TextNode(
-                id_=info.node_id,
-                text=candidate.text,
-                start_char_idx=info.start,
-                end_char_idx=info.end,
-                metadata={"source_doc": info.doc_id, "section": info.section},
-            )
-            source_nodes.append(NodeWithScore(node=node, score=candidate.score))
         return Response(
             response=text,
-            source_nodes=source_nodes,
+            source_nodes=_as_nodes(chosen),
             metadata={"abstained": abstained, "confidence": confidence, "conflict": conflict},
         )
+
+
+def _as_nodes(candidates: list[Candidate]) -> list[NodeWithScore]:
+    """Sentences as LlamaIndex nodes with their document offsets and scores."""
+    return [
+        NodeWithScore(
+            node=TextNode(
+                id_=c.info.node_id,
+                text=c.text,
+                start_char_idx=c.info.start,
+                end_char_idx=c.info.end,
+                metadata={"source_doc": c.info.doc_id, "section": c.info.section},
+            ),
+            score=c.score,
+        )
+        for c in candidates
+    ]
 
 
 def _within_asked_years(
