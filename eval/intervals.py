@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.runner import Scored
+from eval.runner import Scored, result_groups
 
 RESAMPLES = 2000
 LEVEL = 0.95
@@ -92,13 +92,15 @@ def intervals(
 def grouped_intervals(results: list[Scored]) -> dict[str, dict[str, Any]]:
     """Intervals for all questions, each split, and the cross-lingual ones, with how many
     families each group holds."""
-    groups: dict[str, list[Scored]] = {"all": results}
-    for r in results:
-        groups.setdefault(f"split:{r.question.split}", []).append(r)
-    cross = [r for r in results if r.question.kind.startswith("crosslingual")]
-    if cross:
-        groups["crosslingual"] = cross
     return {
         name: {"families": len({family_of(r) for r in group}), "metrics": intervals(group)}
-        for name, group in groups.items()
+        for name, group in result_groups(results).items()
+        if name == "all" or name.startswith("split:") or name == "crosslingual"
     }
+
+
+def format_interval(value: dict[str, Any]) -> str:
+    """ "0.733 [0.626, 0.84]", or "—" when the group has no such question."""
+    if value["value"] is None:
+        return "—"
+    return f"{value['value']} [{value['low']}, {value['high']}]"

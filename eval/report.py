@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eval.intervals import LEVEL, RESAMPLES
+from eval.intervals import LEVEL, RESAMPLES, format_interval
 from eval.retrieval import DEFINITIONS as RETRIEVAL_DEFINITIONS
 from eval.runner import DEFINITIONS, Metrics, Scored
 
@@ -136,10 +136,7 @@ def _interval_lines(intervals: dict[str, Any]) -> list[str]:
         "|" + "---|" * (len(metrics) + 2),
     ]
     for name, group in intervals.items():
-        cells = [
-            "—" if v["value"] is None else f"{v['value']} [{v['low']}, {v['high']}]"
-            for v in group["metrics"].values()
-        ]
+        cells = [format_interval(v) for v in group["metrics"].values()]
         lines.append(f"| {name} | {group['families']} | " + " | ".join(cells) + " |")
     return lines
 

@@ -210,6 +210,12 @@ def run(
 
 def grouped(results: list[Scored]) -> dict[str, Metrics]:
     """Metrics overall, per split, per kind and per language."""
+    return {name: metrics(group) for name, group in result_groups(results).items()}
+
+
+def result_groups(results: list[Scored]) -> dict[str, list[Scored]]:
+    """The results overall ("all"), per split ("split:dev"), per kind ("kind:fact"), per
+    language ("lang:nl"), and the cross-lingual ones ("crosslingual")."""
     groups: dict[str, list[Scored]] = {"all": results}
     for r in results:
         groups.setdefault(f"split:{r.question.split}", []).append(r)
@@ -220,7 +226,7 @@ def grouped(results: list[Scored]) -> dict[str, Metrics]:
     cross = [r for r in results if r.question.kind.startswith("crosslingual")]
     if cross:
         groups["crosslingual"] = cross
-    return {name: metrics(group) for name, group in groups.items()}
+    return groups
 
 
 def calibrate(results: list[Scored], max_false_abstentions: float = 0.05) -> dict[str, Any]:

@@ -400,6 +400,8 @@ INTERVAL_METRICS = ("answer_accuracy", "abstention_accuracy", "citation_precisio
 
 
 def _print_eval(data: dict, comparison: list | None, show: bool, results: list) -> None:
+    from eval.intervals import format_interval
+
     columns = {
         "questions": "n",
         "answer_accuracy": "accuracy",
@@ -428,14 +430,10 @@ def _print_eval(data: dict, comparison: list | None, show: bool, results: list) 
     if intervals:
         spread = Table("group", "families", *(m.replace("_", " ") for m in INTERVAL_METRICS))
         for name, group in intervals.items():
-            cells = [group["metrics"][m] for m in INTERVAL_METRICS]
             spread.add_row(
                 name,
                 str(group["families"]),
-                *[
-                    "—" if c["value"] is None else f"{c['value']} [{c['low']}, {c['high']}]"
-                    for c in cells
-                ],
+                *[format_interval(group["metrics"][m]) for m in INTERVAL_METRICS],
             )
         wide.print("95% bootstrap intervals over question families:")
         wide.print(spread)

@@ -475,6 +475,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self.index = index
         self.settings = settings
         self.embed = embed_model.get_query_embedding if embed_model is not None else None
+        # A question's part is embedded once, whether for its confidence or for its answer.
+        self._part_vector = lru_cache(maxsize=256)(self._embed_part)
         self.units = UnitMatcher(self.embed, settings.unit_match_threshold)
         self.scorer = SentenceScorer(index)
         self.people = People.of_texts(doc.text for doc in index.documents.values())
@@ -699,6 +701,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         leading = sorted(candidates, key=lambda c: (-c.weighted_score, c.info.node_id))[:5]
         return max((c.cosine + weight * c.lexical for c in leading), default=0.0)
 
+    def _embed_part(self, part: str) -> np.ndarray:
+        assert self.embed is not None
+        return np.asarray(self.embed(part), dtype=np.float32)
+
     def _confidence_of_a_part(
         self, question: str, language: Language, ranked: list[Candidate]
     ) -> float:
@@ -711,7 +717,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         vectors = self.index.sentence_vectors([c.info.node_id for c in ranked])
         best = 0.0
         for part in parts:
-            vector = np.asarray(self.embed(part), dtype=np.float32)
+            vector = self._part_vector(part)
             terms = self.scorer.terms(part)
             best = max(
                 best,
@@ -902,7 +908,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             for c in chosen
         ):
             return None  # the figure or date this part asks is already quoted
-        vector = np.asarray(self.embed(part), dtype=np.float32)
+        vector = self._part_vector(part)
         pool = {c.info.node_id: c for c in ranked}
         found = self.index.sentence_collection.query(
             query_embeddings=[vector.tolist()],

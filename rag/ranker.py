@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -269,20 +269,28 @@ def _proper_words(texts: list[str]) -> frozenset[str]:
     )
 
 
-def names_in_role(sentence: str, role: re.Pattern[str], people: People = EVERY_PAIR) -> bool:
-    """The sentence names a person in the role (see `asked_role`): its words just before the
-    name, since the previous name ("le procureur général près la Cour de cassation, Rémy
-    Heitz", "l'élu LFI Aurélien Saintoul"), or just after it ("Hadrien Clouet, l'un des
-    députés"). A role word elsewhere in the sentence may be someone else's."""
+def _role_words_around(sentence: str, people: People) -> Iterator[tuple[re.Match[str], str, str]]:
+    """Each person named in the sentence, with the folded words that may give their role:
+    those just before the name, since the previous name, unless a preposition makes the name
+    an object ("le député écrit à Rémy Heitz"), and those just after it, to the sentence's
+    end."""
     previous_end = 0
     for match in people.name_matches(sentence):
         before = sentence[max(match.start() - 80, previous_end) : match.start()]
-        after = sentence[match.end() : match.end() + 40]
-        in_apposition = not _OBJECT_OF.search(before)  # not "le député écrit à Rémy Heitz"
-        if (in_apposition and role.search(fold(before))) or role.search(fold(after.split(".")[0])):
-            return True
+        near = "" if _OBJECT_OF.search(before) else fold(before)
+        yield match, near, fold(sentence[match.end() : match.end() + 40].split(".")[0])
         previous_end = match.end()
-    return False
+
+
+def names_in_role(sentence: str, role: re.Pattern[str], people: People = EVERY_PAIR) -> bool:
+    """The sentence names a person in the role (see `asked_role`): its words just before the
+    name ("le procureur général près la Cour de cassation, Rémy Heitz", "l'élu LFI Aurélien
+    Saintoul"), or just after it ("Hadrien Clouet, l'un des députés"). A role word elsewhere
+    in the sentence may be someone else's."""
+    return any(
+        role.search(near) or role.search(after)
+        for _, near, after in _role_words_around(sentence, people)
+    )
 
 
 def names_someone_for_role(
@@ -293,17 +301,12 @@ def names_someone_for_role(
     something ("le ministre Gérald Darmanin" is no journalist, "a réagi Aurélien Saintoul" no
     judge)."""
     speakers = _asks_who_said(question)
-    previous_end = 0
-    for match in people.name_matches(sentence):
-        before = sentence[max(match.start() - 80, previous_end) : match.start()]
-        after = fold(sentence[match.end() : match.end() + 40].split(".")[0])
-        near = fold(before) if not _OBJECT_OF.search(before) else ""
+    for match, near, after in _role_words_around(sentence, people):
         if role.search(near) or role.search(after):
             return True
         other = any(r.search(near) or r.search(after) for r in _ROLES if r is not role)
         if not other and (speakers or not speaks_only(sentence, match)):
             return True
-        previous_end = match.end()
     return _HANDLE.search(sentence) is not None  # "@ChristopheBex": a person, no role said
 
 
