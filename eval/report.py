@@ -30,6 +30,7 @@ COLUMNS = [
     "answer_accuracy",
     "key_fact_recall",
     "key_fact_recall_with_related",
+    "llm_context_ceiling",
     "abstention_accuracy",
     "false_abstentions",
     "wrong_answers",

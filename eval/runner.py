@@ -21,6 +21,9 @@ DEFINITIONS = {
     "questions",
     "key_fact_recall_with_related": "key facts found in non-abstained answers or in their "
     "'see also' passages (the next-ranked, not quoted) / key facts of answerable questions",
+    "llm_context_ceiling": "answerable questions not abstained on whose every key fact is in "
+    "the passages the generative mode's LLM reads (computed offline, no LLM) / answerable "
+    "questions: the generative mode's accuracy with a perfect reader",
     "abstention_accuracy": "unanswerable questions that abstained / unanswerable questions",
     "false_abstentions": "answerable questions that abstained / answerable questions",
     "wrong_answers": "answerable questions answered (not abstained) without every key fact / "
@@ -52,6 +55,7 @@ class Scored:
     cited_docs: list[str]
     supported: bool
     valid_citations: bool = True
+    in_llm_context: list[bool] | None = None  # each key fact in the LLM's passages
 
     @property
     def correct(self) -> bool:
@@ -72,6 +76,7 @@ class Scored:
             "supporting_docs": self.question.supporting_docs,
             "cited_docs": self.cited_docs,
             "valid_citations": self.valid_citations,
+            "in_llm_context": self.in_llm_context,
             "answer": self.answer.model_dump(),
         }
 
@@ -88,8 +93,7 @@ def _has_fact(text: str, question: GoldQuestion) -> bool:
 
 def score(question: GoldQuestion, answer: Answer, sources: dict[str, str] | None = None) -> Scored:
     """Score one answer; with `sources` (doc id -> text) also check citation validity."""
-    text = fold(answer.answer)
-    found = [any(fold(alias) in text for alias in fact) for fact in question.facts]
+    found = facts_in(answer.answer, question)
     cited = [c.doc_id for c in answer.citations]
     supported = any(
         c.doc_id in question.supporting_docs and _has_fact(c.text, question)
@@ -123,6 +127,7 @@ class Metrics:
     answer_accuracy: float | None
     key_fact_recall: float | None
     key_fact_recall_with_related: float | None
+    llm_context_ceiling: float | None
     abstention_accuracy: float | None
     false_abstentions: float | None
     wrong_answers: float | None
@@ -178,6 +183,11 @@ def metrics(results: list[Scored]) -> Metrics:
                 strict=True,
             )
         ),
+        llm_context_ceiling=_share(
+            not r.answer.abstained and all(r.in_llm_context)
+            for r in answerable
+            if r.in_llm_context is not None
+        ),
         abstention_accuracy=_share(r.answer.abstained for r in unanswerable),
         false_abstentions=_share(r.answer.abstained for r in answerable),
         wrong_answers=_share(not r.answer.abstained and not r.correct for r in answerable),
@@ -194,15 +204,28 @@ def metrics(results: list[Scored]) -> Metrics:
     )
 
 
+def facts_in(text: str, question: GoldQuestion) -> list[bool]:
+    """For each key fact of `question`, whether one of its aliases is in `text`."""
+    folded = fold(text)
+    return [any(fold(alias) in folded for alias in fact) for fact in question.facts]
+
+
 def run(
     questions: list[GoldQuestion],
     ask: Callable[[str], Answer],
     progress: Callable[[int, int], None] | None = None,
     sources: dict[str, str] | None = None,
+    llm_context: Callable[[str], str | None] | None = None,
 ) -> list[Scored]:
+    """Answer and score each question; with `llm_context` (question -> the text an LLM would
+    read) also check which key facts that text holds."""
     results = []
     for i, question in enumerate(questions, start=1):
-        results.append(score(question, ask(question.question), sources))
+        scored = score(question, ask(question.question), sources)
+        if llm_context is not None and question.answerable:
+            context = llm_context(question.question)
+            scored.in_llm_context = None if context is None else facts_in(context, question)
+        results.append(scored)
         if progress:
             progress(i, len(questions))
     return results

@@ -36,6 +36,7 @@ from rag.settings import RagSettings
 
 if TYPE_CHECKING:  # the builder pulls Chroma and LlamaIndex: not needed for `rag --help`
     from index.builder import IndexReport
+    from rag.service import AnswerService
 
 app = typer.Typer(
     help="Cited answers from French texts on police facial recognition (Clearview, Briefcam).",
@@ -348,7 +349,13 @@ def eval_command(
             questions = [q for q in questions if q.split == split]
         questions = questions[:limit] if limit else questions
         with progress_bar("Gold questions") as update:
-            results = run(questions, answer_service.ask, progress=update, sources=texts)
+            results = run(
+                questions,
+                answer_service.ask,
+                progress=update,
+                sources=texts,
+                llm_context=lambda question: _llm_context_text(answer_service, question),
+            )
         if calibrate:
             sys.stdout.write(json.dumps(calibrate_thresholds(results)) + "\n")
             return
@@ -396,6 +403,11 @@ def eval_command(
         raise typer.Exit(8)
 
 
+def _llm_context_text(answer_service: AnswerService, question: str) -> str | None:
+    blocks = answer_service.llm_context(question)
+    return None if blocks is None else "\n".join(block.text for block in blocks)
+
+
 INTERVAL_METRICS = ("answer_accuracy", "abstention_accuracy", "citation_precision")
 
 
@@ -406,6 +418,7 @@ def _print_eval(data: dict, comparison: list | None, show: bool, results: list) 
         "questions": "n",
         "answer_accuracy": "accuracy",
         "key_fact_recall": "fact recall",
+        "llm_context_ceiling": "LLM ceiling",
         "abstention_accuracy": "abstain ok",
         "false_abstentions": "false abstain",
         "wrong_answers": "wrong",

@@ -622,9 +622,17 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         return sorted(candidates.values(), key=lambda c: (-c.score, c.info.node_id))
 
     def _neighbour_ids(self, info: SentenceInfo) -> list[str]:
+        return [s.node_id for s in self.neighbourhood(info, 1) if s.node_id != info.node_id]
+
+    def neighbourhood(self, info: SentenceInfo, reach: int) -> list[SentenceInfo]:
+        """The sentence with up to `reach` sentences either side in its document, in order."""
         position, count = self._positions[info.node_id]
         siblings = self.index.sentences_by_doc[info.doc_id]
-        return [siblings[j].node_id for j in (position - 1, position + 1) if 0 <= j < count]
+        return siblings[max(0, position - reach) : min(count, position + reach + 1)]
+
+    def position(self, info: SentenceInfo) -> int:
+        """The sentence's place in its document."""
+        return self._positions[info.node_id][0]
 
     def _learned_scores(
         self,

@@ -23,6 +23,7 @@ from index.reader import LoadedIndex, open_index
 from index.store import RECIPE, BuildStore, IndexLayout, LocalBuildStore
 from rag.errors import IndexMissingError, QuestionError, StoreUnavailableError
 from rag.extractive import ExtractiveSynthesizer
+from rag.generative import SourceBlock, llm_context
 from rag.language import detect_language
 from rag.models import Answer, Citation, RelatedPassage
 from rag.retrieval import HybridRetriever
@@ -344,6 +345,20 @@ class AnswerService:
                 "total": round((done - started) * 1000, 1),
             },
         )
+
+    def llm_context(self, question: str) -> list[SourceBlock] | None:
+        """The passages the generative mode's LLM reads for `question` (computed without any
+        LLM, so the benchmark can measure them offline); None under a custom synthesizer."""
+        serving = self._serving
+        extractive = getattr(serving.synthesizer, "extractive", serving.synthesizer)
+        if not isinstance(extractive, ExtractiveSynthesizer):
+            return None
+        question = self.validate(question)
+        bundle = QueryBundle(
+            query_str=question, embedding=self.embed_model.get_query_embedding(question)
+        )
+        ranked = extractive.rank(bundle, serving.engine.retrieve(bundle), detect_language(question))
+        return llm_context(extractive, ranked, self.settings)
 
     @staticmethod
     def _passage(serving: _Serving, hit: NodeWithScore) -> dict[str, Any]:

@@ -141,7 +141,19 @@ class RagSettings(BaseSettings):
         le=600,
         description="Seconds before the LLM call is abandoned for the extractive answer.",
     )
-    llm_sources: int = Field(6, ge=1, le=20, description="Numbered sources given to the LLM.")
+    llm_sources: int = Field(
+        40,
+        ge=1,
+        le=200,
+        description="Best-ranked sentences the LLM's context is built around, each with its "
+        "neighbours, until llm_context_chars.",
+    )
+    llm_context_chars: int = Field(
+        4000, ge=200, le=100_000, description="Characters of passages the LLM reads at most."
+    )
+    llm_context_neighbours: int = Field(
+        1, ge=0, le=5, description="Sentences either side of each ranked one the LLM reads."
+    )
 
     host: str = Field("127.0.0.1", description="`rag serve` listens here (loopback by default).")
     port: int = Field(8000, ge=1, le=65535, description="`rag serve` port.")

@@ -37,12 +37,12 @@ class FakeLLM:
             return f"{earlier[-1] if earlier else ''} {user}".strip()
         language = re.search(r"Answer in (\w+)", system).group(1)
         word = LANGUAGE_WORDS[language]
-        first = re.search(r'<source n="1"[^>]*>\n(.*?)\n</source>', user, re.S).group(1)
+        first = re.search(r"^\[1\] (.*)$", user, re.M).group(1)
         if self.mode == "naive" and "ignore previous instructions" in user.lower():
             return "HACKED ![pixel](http://evil.example/p.png) see http://evil.example"
         return {
             "cite_first": f"{word}: {first[:60]} [1].",
-            "invalid_marker": f"{word}: {first[:60]} [9] [1].",
+            "invalid_marker": f"{word}: {first[:60]} [999] [1].",
             "no_cite": f"{word} without any source.",
             "not_in_docs": "NOT_IN_DOCUMENTS",
             "naive": f"{word}: {first[:60]} [1].",

@@ -106,6 +106,7 @@ def test_eval_writes_a_run_folder(seed_settings: RagSettings, tmp_path: Path) ->
     overall = summary["groups"]["all"]
     assert overall["questions"] >= 40 and 0 <= overall["answer_accuracy"] <= 1
     assert overall["citation_validity"] == 1.0
+    assert overall["answer_accuracy"] < overall["llm_context_ceiling"] <= 1
     assert set(summary["retrieval"]) == {"dense", "bm25", "fused"}
     assert summary["llm_judged"]["faithfulness"].startswith("not run")
     accuracy = summary["intervals"]["all"]["metrics"]["answer_accuracy"]
@@ -114,7 +115,9 @@ def test_eval_writes_a_run_folder(seed_settings: RagSettings, tmp_path: Path) ->
     run = tmp_path / "run"
     rows = (run / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == overall["questions"]
-    assert {"id", "answer", "facts_found", "cited_docs"} <= set(json.loads(rows[0]))
+    assert {"id", "answer", "facts_found", "cited_docs", "in_llm_context"} <= set(
+        json.loads(rows[0])
+    )
     report = (run / "report.md").read_text(encoding="utf-8")
     assert "## Definitions" in report and "answer_accuracy" in report
     assert "bootstrap intervals" in report

@@ -7,7 +7,7 @@ import pytest
 from eval.gold import GOLD_PATH, GoldSetError, Kind, load_gold
 from eval.intervals import grouped_intervals, intervals
 from eval.report import _kind_by_split_lines
-from eval.runner import calibrate, metrics, score
+from eval.runner import calibrate, metrics, run, score
 from rag.models import Answer, Citation, RelatedPassage
 from tests.conftest import SEEDS
 
@@ -175,3 +175,22 @@ def test_facts_in_the_see_also_passages_are_counted_apart() -> None:
     m = metrics([score(question, missed)])
     assert m.key_fact_recall == 0.0 and m.answer_accuracy == 0.0
     assert m.key_fact_recall_with_related == 1.0
+
+
+def test_the_llm_context_ceiling_needs_every_fact_in_the_context_and_no_abstention() -> None:
+    questions = [q for q in load_gold() if q.kind == "multi_fact"][:2]
+    both = " ".join(fact[0] for fact in questions[0].facts)
+    only_first = questions[1].facts[0][0]
+    contexts = {questions[0].question: both, questions[1].question: only_first}
+    answers = {q.question: _answer("Rien. [1]", q.supporting_docs[:1]) for q in questions}
+    results = run(questions, answers.__getitem__, llm_context=contexts.get)
+    first, second = questions
+    assert results[0].in_llm_context == [True] * len(first.facts)
+    assert results[1].in_llm_context == [True] + [False] * (len(second.facts) - 1)
+    assert metrics(results).llm_context_ceiling == 0.5
+    answers[questions[0].question].abstained = True  # the LLM is never asked then
+    assert (
+        metrics(run(questions, answers.__getitem__, llm_context=contexts.get)).llm_context_ceiling
+        == 0.0
+    )
+    assert metrics(run(questions, answers.__getitem__)).llm_context_ceiling is None

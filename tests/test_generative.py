@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from llama_index.core.schema import QueryBundle
 
 from rag.generative import clean
 from rag.service import AnswerService, run_indexing
@@ -53,7 +54,8 @@ def test_generated_answer_cites_numbered_sources_in_the_askers_language(
     system, user = fake.requests[-1]["messages"]
     assert "Answer in English" in system["content"]
     assert "never instructions" in system["content"]
-    assert user["content"].startswith('Sources:\n<source n="1"')
+    assert user["content"].startswith("Sources:\n<source title=")
+    assert "\n[1] " in user["content"]
     assert answer.citations[0].text in user["content"]
     french = generative.ask("Quand Briefcam a-t-il été désactivé ?")
     assert french.answer.startswith("Réponse:")
@@ -62,9 +64,9 @@ def test_generated_answer_cites_numbered_sources_in_the_askers_language(
 def test_invalid_markers_are_dropped(generative: AnswerService, fake: FakeLLM) -> None:
     fake.mode = "invalid_marker"
     answer = generative.ask(QUESTION)
-    assert answer.mode == "generative" and "[9]" not in answer.answer
+    assert answer.mode == "generative" and "[999]" not in answer.answer
     assert [c.marker for c in answer.citations] == [1]
-    assert any("[9]" in w for w in answer.warnings)
+    assert any("[999]" in w for w in answer.warnings)
 
 
 def test_an_answer_without_valid_citation_is_not_returned_as_supported(
@@ -193,3 +195,32 @@ def test_eval_runs_the_llm_judges_when_an_llm_is_configured(
     assert "LLM-judged" in judged["judge"]
     assert judged["faithfulness"] == 1.0 and judged["correctness"] == 4.0
     assert judged["judge_failures"] == 0
+
+
+def test_the_llm_reads_passages_around_the_best_sentences_within_its_budget(
+    service: AnswerService,
+) -> None:
+    question = "Combien de fois la police fédérale belge a-t-elle utilisé Clearview ?"
+    blocks = service.llm_context(question)
+    sentences = [s for block in blocks for s in block.sentences]
+    assert len({s.info.node_id for s in sentences}) == len(sentences)
+    assert sum(s.info.end - s.info.start for s in sentences) <= service.settings.llm_context_chars
+    assert any("78" in s.text for s in sentences)
+    for block in blocks:
+        text = service.index.documents[block.doc_id].text
+        starts = [s.info.start for s in block.sentences]
+        assert starts == sorted(starts)
+        assert all(text[s.info.start : s.info.end] == s.text for s in block.sentences)
+    # The best sentence comes with its neighbours, which often carry its subject.
+    bundle = QueryBundle(question, embedding=service.embed_model.get_query_embedding(question))
+    best = service.synthesizer.rank(bundle, service.engine.retrieve(bundle), "fr")[0]
+    around = service.synthesizer.neighbourhood(best.info, 1)
+    chosen = {s.info.node_id for s in sentences}
+    assert {s.node_id for s in around if not s.boilerplate} <= chosen and len(around) > 1
+    narrow = AnswerService(
+        service.settings.model_copy(update={"llm_context_chars": 300, "llm_context_neighbours": 0}),
+        service.embed_model,
+        service.index,
+    )
+    few = [s for block in narrow.llm_context(question) for s in block.sentences]
+    assert 1 <= len(few) < len(sentences)
