@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,11 +20,15 @@ Kind = Literal[
     "conflict",
     "unanswerable",
 ]
+Split = Literal["dev", "held-out", "validation", "test"]
+# dev: tuned on and read; held-out: never tuned on; validation: written blind, read only
+# through its aggregate figures, to choose between settings; test: written blind, unread.
+SPLITS: tuple[Split, ...] = get_args(Split)
 
 
 class GoldQuestion(BaseModel):
     id: str
-    split: Literal["dev", "held-out", "test"]
+    split: Split
     kind: Kind
     language: Literal["fr", "en", "nl"]
     question: str

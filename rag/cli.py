@@ -284,7 +284,10 @@ def feedback(
 
 @app.command(name="eval")
 def eval_command(
-    split: Annotated[str, typer.Option(help="dev, held-out, test (blind) or all.")] = "all",
+    split: Annotated[
+        str,
+        typer.Option(help="dev, held-out, validation (blind), test (blind, unread) or all."),
+    ] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     compare: Annotated[
         Path | None,
@@ -314,7 +317,7 @@ def eval_command(
     show: Annotated[bool, typer.Option("--show", help="Print each failed question.")] = False,
 ) -> None:
     """Run the gold questions: answers, citations, abstention, retrieval, latency; a report."""
-    from eval.gold import GoldSetError, load_gold
+    from eval.gold import SPLITS, GoldSetError, load_gold
     from eval.intervals import grouped_intervals
     from eval.judged import llm_judged
     from eval.report import compare as compare_runs
@@ -323,8 +326,11 @@ def eval_command(
     from eval.runner import calibrate as calibrate_thresholds
     from eval.runner import grouped, run
 
-    if split not in ("all", "dev", "held-out", "test"):
-        err.print(f"[bold red]Error:[/] unknown split {split!r} (dev, held-out, test or all)")
+    if split != "all" and split not in SPLITS:
+        err.print(
+            f"[bold red]Error:[/] unknown split {split!r} ({', '.join(SPLITS)} or all)",
+            highlight=False,
+        )
         raise typer.Exit(2)
     settings = RagSettings()
     if calibrate:

@@ -168,3 +168,9 @@ def test_installed_entry_point_runs_as_a_process(seed_settings: RagSettings) -> 
     )
     assert done.returncode == 0, done.stderr
     assert Answer.model_validate_json(done.stdout).question
+
+
+def test_eval_names_the_splits_it_knows(seed_settings: RagSettings) -> None:
+    result = _run(seed_settings, "eval", "--split", "blind")
+    assert result.exit_code == 2
+    assert "dev, held-out, validation, test or all" in result.stderr
