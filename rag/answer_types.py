@@ -45,6 +45,10 @@ _NOT_A_COUNT_AFTER = re.compile(
 )
 _LIST_MARKER = re.compile(r"^\s*\d{1,2}\)")
 
+# "Combien de temps / how long / hoe lang" asks a duration, not a count of "temps".
+ASKS_DURATION = re.compile(
+    r"\b(?:depuis\s+)?combien\s+de\s+temps\b|\bhow\s+long\b|\bhoe\s+lang\b", re.IGNORECASE
+)
 _ASKED_UNIT = re.compile(
     r"\b(?:combien\s+(?:de\s+|d['’]\s*)|nombre\s+(?:de\s+|d['’]\s*)|how\s+many\s+"
     r"|number\s+of\s+|hoeveel\s+|aantal\s+)",
@@ -70,7 +74,7 @@ _OCCURRENCE_NOUNS = re.compile(
 _ASKS_MONEY = re.compile(
     r"\b(pay|paid|cost|costs|price|amount|fine|spen[dt]|budget|pay[ée]e?s?|payer|co[uû]t\w*"
     r"|prix|montant|amende|sanction financière|dépens\w*|betaald|betalen|kost\w*|prijs|bedrag"
-    r"|boete|uitgegeven)\b",
+    r"|boete|uitgegeven|débours\w*|debours\w*)\b",
     re.IGNORECASE,
 )
 _MONEY = re.compile(
@@ -156,6 +160,7 @@ def asked_unit(question: str) -> str | None:
         return "times"
     if ASKS_POPULATION.search(question):
         return "habitants"
+    question = ASKS_DURATION.sub(" ", question)
     trigger = _ASKED_UNIT.search(question) or _ASKED_UNIT_LATER.search(question)
     if not trigger:
         return None

@@ -25,6 +25,7 @@ from index.reader import LoadedIndex, SentenceInfo
 from index.terms import stemmed_terms
 from index.text import fold
 from rag.answer_types import (
+    ASKS_DURATION,
     ASKS_POPULATION,
     COUNT_MATCHED,
     MONTHS,
@@ -252,7 +253,7 @@ def expected_answer(question: str) -> str | None:
     """What kind of thing the question asks for: a person, a place, a count (an amount of
     money among them), a date or a reason."""
     if (
-        _ASKS_COUNT.search(question)
+        _ASKS_COUNT.search(ASKS_DURATION.sub(" ", question))
         or ASKS_POPULATION.search(question)
         or (_ASKS_AMOUNT.search(question) and asks_money(question))
     ):

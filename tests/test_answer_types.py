@@ -51,6 +51,9 @@ def test_counts_know_what_they_count_and_skip_dates_and_labels() -> None:
         ("How often did the police use Clearview?", "times"),
         ("Hoe vaak gebruikte de politie Clearview?", "times"),
         ("Who decided?", None),
+        # A duration asked first is not what the count counts.
+        ("Depuis combien de temps, et dans combien de départements ?", "departements"),
+        ("How long, and in how many departments?", "departments"),
     ],
 )
 def test_the_unit_a_question_counts(question: str, unit: str | None) -> None:
@@ -60,6 +63,7 @@ def test_the_unit_a_question_counts(question: str, unit: str | None) -> None:
 def test_money_and_days_are_told_apart_from_counts_and_years() -> None:
     assert asks_money("How much did the police pay for it?")
     assert asks_money("Hoe hoog was de boete?")
+    assert asks_money("Combien la police a-t-elle déboursé pour Clearview ?")
     assert not asks_money("Devant les policiers de combien de pays ?")  # French "pays"
     assert has_money("un contrat de 2,5 millions d'euros") and not has_money("2,5 millions")
     assert asks_day("Op welke datum werd het rapport gepubliceerd?")
@@ -281,6 +285,8 @@ def test_a_quotation_closed_without_its_start_is_recognised(sentence: str, close
     [
         ("Quand Briefcam a-t-il été désactivé ?", "date"),
         ("Depuis quand la police utilise-t-elle Briefcam ?", "date"),
+        ("Depuis combien de temps la police utilise-t-elle Briefcam ?", "date"),
+        ("Hoe lang gebruikte de politie Briefcam?", "date"),
         ("Tot wanneer gebruikte de politie Clearview?", "date"),
         ("À quelle période s'est tenue la taskforce ?", "date"),
         ("Qu'a répondu la police quand on l'a interrogée en 2021 ?", None),
