@@ -123,6 +123,19 @@ def test_a_two_part_question_gets_both_sides_and_its_other_part(service: AnswerS
     _assert_exact_quotes(service, answer)
 
 
+def test_a_date_quoted_for_another_event_does_not_answer_the_part_asking_when(
+    service: AnswerService,
+) -> None:
+    answer = service.ask(
+        "Combien de fois les policiers belges ont-ils utilisé le logiciel Clearview au total, "
+        "et à quelle date l'ont-ils utilisé pour la dernière fois ?"
+    )
+    # The BuzzFeed side's "en août 2021" is when it reported, not when the use ended.
+    text = " ".join(answer.answer.split())  # the source writes "10\u00a0février"
+    assert "101 et 500" in text and "10 février 2020" in text
+    _assert_exact_quotes(service, answer)
+
+
 @pytest.mark.parametrize(
     ("question", "opening"),
     [
