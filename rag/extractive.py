@@ -348,9 +348,16 @@ _WH = (
     r"|where|which|who|whom|whose|why|hoeveel|wanneer|waar\w*|welke?|wie|hoe|waarom|wat)\b"
 )
 _PART_BREAK = {
-    "fr": re.compile(rf",?\s+et\s+(?=(?:(?:à|a|dans|de|par|pour|en|sur)\s+)?{_WH})", re.I),
-    "en": re.compile(rf",?\s+and\s+(?=(?:(?:in|on|at|by|for|from|to|of)\s+)?{_WH})", re.I),
-    "nl": re.compile(rf",?\s+en\s+(?=(?:(?:in|op|door|voor|van|bij|met)\s+)?{_WH})", re.I),
+    "fr": re.compile(
+        rf",?\s+et\s+(?=(?:(?:à|a|dans|de|par|pour|en|sur|depuis)\s+|jusqu['’]\s*à\s+)?{_WH})",
+        re.I,
+    ),
+    "en": re.compile(
+        rf",?\s+and\s+(?=(?:(?:in|on|at|by|for|from|to|of|until|till|since)\s+)?{_WH})", re.I
+    ),
+    "nl": re.compile(
+        rf",?\s+en\s+(?=(?:(?:in|op|door|voor|van|bij|met|tot|sinds|vanaf)\s+)?{_WH})", re.I
+    ),
 }
 PART_SENTENCES_MAX = 3
 PART_MARGIN = 0.03

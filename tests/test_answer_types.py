@@ -206,6 +206,16 @@ def test_a_figure_of_what_is_asked_is_quoted(
             "nl",
             ["Waar testten de agenten Clearview", "hoeveel keer gebruikten ze het"],
         ),
+        (
+            "Combien de fois l'a-t-elle consulté, et jusqu'à quand s'en est-elle servie ?",
+            "fr",
+            ["Combien de fois l'a-t-elle consulté", "jusqu'à quand s'en est-elle servie"],
+        ),
+        (
+            "How many times did they use it, and until when did they keep it?",
+            "en",
+            ["How many times did they use it", "until when did they keep it"],
+        ),
         ("Où et dans quelles circonstances Briefcam a-t-il servi ?", "fr", []),
         ("Pourquoi la police et la justice se disputent-elles ?", "fr", []),
     ],
