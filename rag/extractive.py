@@ -919,8 +919,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if self.embed is None or len(chosen) >= PART_SENTENCES_MAX:
             return None
         kind = expected_answer(part)
-        # A figure or date already quoted may be another event's ("en août 2021, BuzzFeed…"
-        # for "until when was it used"): the scores below tell whether it answers this part.
+        if kind == "count" and any(
+            gives_answer_type(kind, c.text, part, self.units, language) >= COUNT_MATCHED
+            for c in chosen
+        ):
+            return None  # a count of what this part counts is already quoted
+        # A date already quoted may be another event's ("en août 2021, BuzzFeed…" for "until
+        # when was it used"): the scores below tell whether it answers this part.
         vector = self._part_vector(part)
         pool = {c.info.node_id: c for c in ranked}
         found = self.index.sentence_collection.query(
