@@ -154,6 +154,23 @@ _GIVES_REASON = re.compile(
 
 # Quotation marks. Sources also close with “ or open and close with ", so where a sentence has
 # no ”, its “ (like ") opens and closes in turn.
+# "Qu'a répondu X quand…", "how did X respond": the reply follows the sentence that tells
+# the request, which is the one closest to the question.
+_ASKS_REPLY = re.compile(
+    r"\b(?:qu['’]\s*(?:a|ont)(?:-t-\w+)?\s+(?:\w+\s+){0,4}?(?:répondu|rétorqué|réagi)"
+    r"|quelle\s+(?:a\s+été\s+|est\s+|fut\s+)?la\s+réponse|comment\s+(?:\w+\s+){0,4}?a-t-\w+\s+"
+    r"(?:répondu|réagi)|how\s+did\s+(?:\w+\s+){0,6}?(?:respond|reply|react|answer)"
+    r"|what\s+did\s+(?:\w+\s+){0,6}?(?:reply|answer|respond)|what\s+was\s+(?:\w+\s+){0,4}?"
+    r"(?:reply|response|answer)|wat\s+(?:antwoordde|was\s+het\s+antwoord|was\s+de\s+reactie)"
+    r"|hoe\s+reageerde)\b",
+    re.IGNORECASE,
+)
+# A sentence that already tells a reply or a statement ("pour se voir répondre que…").
+_TELLS_REPLY = re.compile(
+    r"[«“\"]|\b(?:répon\w*|rétorqu\w*|réagi\w*|indiqu\w*|expliqu\w*|déclar\w*|affirm\w*"
+    r"|assur\w*|précis\w*|selon)\b",
+    re.IGNORECASE,
+)
 _QUOTE_MARK = re.compile(r"[“”«»\"]")
 QUOTE_CONTINUATION_MAX = 2  # sentences a short quotation may run on for
 QUOTE_CONTINUATION_CHARS = 200
@@ -1032,20 +1049,29 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         name, a figure, a date, a reason) or gives only part of it (one name of the several
         asked), the sentence just before or after often holds it."""
         kind = expected_answer(question)
-        if kind is None or best.answer_type >= 1:
+        reply = (
+            kind is None
+            and bool(_ASKS_REPLY.search(question))
+            and not _TELLS_REPLY.search(best.text)
+        )
+        if (kind is None and not reply) or best.answer_type >= 1:
             return None
         siblings = self.index.sentences_by_doc.get(best.info.doc_id, [])
         position = next((i for i, s in enumerate(siblings) if s.node_id == best.info.node_id), None)
         if position is None:
             return None
         by_id = {c.info.node_id: c for c in ranked}
-        for offset in (1, -1):
+        for offset in (1,) if reply else (1, -1):
             j = position + offset
             if not 0 <= j < len(siblings) or siblings[j].boilerplate:
                 continue
             info = siblings[j]
             text = self.index.sentence_text(info)
-            value = gives_answer_type(kind, text, question, self.units, language, self.people)
+            value = (
+                1.0
+                if reply
+                else gives_answer_type(kind, text, question, self.units, language, self.people)
+            )
             if value > best.answer_type:
                 return by_id.get(info.node_id) or Candidate(
                     info,

@@ -136,6 +136,18 @@ def test_a_date_quoted_for_another_event_does_not_answer_the_part_asking_when(
     _assert_exact_quotes(service, answer)
 
 
+def test_a_reply_asked_is_the_sentence_after_the_request(service: AnswerService) -> None:
+    answer = service.ask(
+        "How did Clearview respond when the police commissioner-general asked it to delete "
+        "the images?"
+    )
+    assert "pas en mesure" in answer.answer and "enquêtes en cours" in answer.answer
+    _assert_exact_quotes(service, answer)
+    # A best sentence that already tells the reply gets no sentence after it.
+    told = service.ask("Qu'a répondu la police fédérale à Data News en 2021 sur Clearview ?")
+    assert "personne n'avait connaissance" in told.answer and len(told.citations) == 1
+
+
 @pytest.mark.parametrize(
     ("question", "opening"),
     [
