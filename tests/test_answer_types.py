@@ -297,6 +297,8 @@ def test_a_quotation_closed_without_its_start_is_recognised(sentence: str, close
         ("Depuis quand la police utilise-t-elle Briefcam ?", "date"),
         ("Depuis combien de temps la police utilise-t-elle Briefcam ?", "date"),
         ("Hoe lang gebruikte de politie Briefcam?", "date"),
+        ("À quel moment Disclose a-t-il révélé l'affaire ?", "date"),
+        ("At what point did Disclose reveal it?", "date"),
         ("Tot wanneer gebruikte de politie Clearview?", "date"),
         ("À quelle période s'est tenue la taskforce ?", "date"),
         ("Qu'a répondu la police quand on l'a interrogée en 2021 ?", None),
