@@ -112,7 +112,7 @@ _ASKS_DATE = re.compile(
     rf"{_OPENING}(?:quand|when|wanneer)\b"
     r"|\b(?:quelle date|quelle année|quelle période|en quelle|what year|which year|what date"
     r"|what period|which period|welke periode"
-    r"|welk jaar|welke datum|in welk|quel jour|which day|what day|welke dag"
+    r"|welk jaar|welke datum|quel jour|which day|what day|welke dag"
     r"|quel moment|what (?:point|time|moment)|welk (?:moment|tijdstip)|quel mois|which month"
     r"|what month|welke maand"
     r"|depuis combien de temps|combien de temps|how long|hoe lang)\b",

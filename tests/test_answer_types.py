@@ -299,6 +299,8 @@ def test_a_quotation_closed_without_its_start_is_recognised(sentence: str, close
         ("Hoe lang gebruikte de politie Briefcam?", "date"),
         ("À quel moment Disclose a-t-il révélé l'affaire ?", "date"),
         ("At what point did Disclose reveal it?", "date"),
+        ("In welk jaar begon het?", "date"),
+        ("In welk departement werd het gebruikt?", None),  # not a date: 'in welk' + a place
         ("Tot wanneer gebruikte de politie Clearview?", "date"),
         ("À quelle période s'est tenue la taskforce ?", "date"),
         ("Qu'a répondu la police quand on l'a interrogée en 2021 ?", None),
