@@ -56,8 +56,16 @@ _ASKED_UNIT = re.compile(
 )
 # "Combien Montpellier compte-t-elle de caméras ?": the noun comes later.
 _ASKED_UNIT_LATER = re.compile(r"\bcombien\b[^?]*?\s(?:de\s+|d['’]\s*)(?=[^\W\d_])", re.IGNORECASE)
+# Determiners between "how many" and what it counts.
+_PARTITIVE = {
+    "of", "the", "its", "their", "these", "those", "his", "her", "van", "de", "het", "zijn",
+    "haar", "hun", "deze", "die", "ses", "ces", "leurs", "nos", "vos", "ce", "cette",
+}  # fmt: skip
 # Auxiliaries end the counted noun ("how many times did…"); the stop lists lack some.
-_AUXILIARIES = {"did", "do", "does", "have", "can", "could", "would", "should", "werden"}
+_AUXILIARIES = {
+    "did", "do", "does", "have", "has", "had", "can", "could", "would", "should", "will",
+    "is", "are", "was", "were", "been", "them", "werden", "worden", "zijn", "waren",
+}  # fmt: skip
 # "How often", "hoe vaak": occurrences are counted, as with "combien de fois".
 _ASKS_HOW_OFTEN = re.compile(r"\b(?:how often|hoe vaak)\b", re.IGNORECASE)
 # "What is the population of…": a count of inhabitants, asked without "how many".
@@ -168,6 +176,8 @@ def asked_unit(question: str) -> str | None:
     words: list[str] = []
     for match in _WORD.finditer(question, trigger.end()):
         word = fold(match.group(0))
+        if not words and word in _PARTITIVE:
+            continue  # "how many of its officers", "combien de ses militaires"
         if word in FUNCTION_WORDS or word in _AUXILIARIES or len(words) == most:
             break
         if word not in _QUALIFIERS:

@@ -54,6 +54,10 @@ def test_counts_know_what_they_count_and_skip_dates_and_labels() -> None:
         # A duration asked first is not what the count counts.
         ("Depuis combien de temps, et dans combien de départements ?", "departements"),
         ("How long, and in how many departments?", "departments"),
+        ("How many of its officers were trained?", "officers"),
+        ("Combien de ses militaires ont été formés ?", "militaires"),
+        ("Hoeveel van zijn agenten werden opgeleid?", "agenten"),
+        ("How many of them were trained?", None),
     ],
 )
 def test_the_unit_a_question_counts(question: str, unit: str | None) -> None:
