@@ -144,6 +144,11 @@ _ASKS_WHY = re.compile(
     r"|hoe komt het)\b",
     re.IGNORECASE,
 )
+_WHY_OPENS = re.compile(
+    r"^\W*(?:pourquoi|pour quelle raison|why|for what reason|how come|waarom|om welke reden"
+    r"|hoe komt het)\b",
+    re.IGNORECASE,
+)
 # Words that give a reason ("car", "faute de", "étant donné"), in the corpus's language and
 # the other two, since a user's own documents may be English or Dutch.
 _GIVES_REASON = re.compile(
@@ -271,6 +276,8 @@ def country_asked(question: str) -> str | None:
 def expected_answer(question: str) -> str | None:
     """What kind of thing the question asks for: a person, a place, a count (an amount of
     money among them), a date or a reason."""
+    if _WHY_OPENS.search(question):
+        return "reason"  # "Pourquoi est-il impossible de savoir combien de fois…"
     if (
         _ASKS_COUNT.search(ASKS_DURATION.sub(" ", question))
         or ASKS_POPULATION.search(question)

@@ -322,6 +322,9 @@ def test_why_questions_want_a_reason() -> None:
     assert expected_answer("Waarom werd de melding geseponeerd?") == "reason"
     assert expected_answer("How come the complaint was dropped?") == "reason"
     assert expected_answer("Hoe komt het dat de melding geseponeerd werd?") == "reason"
+    # A count inside the question's clause does not make a "why" question a count.
+    assert expected_answer("Pourquoi ne sait-on pas combien de fois il a servi ?") == "reason"
+    assert expected_answer("Why is there no way of knowing how often it was used?") == "reason"
     assert gives_answer_type("reason", "Cela reste problématique car il y a des données.", "")
     assert not gives_answer_type("reason", "Ce n’est pas acceptable, explique-t-il.", "")
 
