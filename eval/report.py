@@ -11,7 +11,7 @@ from typing import Any
 
 from eval.intervals import LEVEL, RESAMPLES, format_interval
 from eval.retrieval import DEFINITIONS as RETRIEVAL_DEFINITIONS
-from eval.runner import DEFINITIONS, Metrics, Scored
+from eval.runner import DEFINITIONS, RANK_BUCKETS, Metrics, Scored
 
 # Compared against a baseline: higher is better for these, lower for LOWER_IS_BETTER.
 GATED = [
@@ -54,6 +54,7 @@ def summary(
     split: str,
     llm_judged: dict[str, Any],
     intervals: dict[str, Any] | None = None,
+    missed_facts: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -64,6 +65,7 @@ def summary(
             name: {k: v for k, v in asdict(m).items() if k != "extra"} for name, m in groups.items()
         },
         "intervals": intervals or {},
+        "missed_fact_ranks": missed_facts or {},
         "retrieval": retrieval,
         "llm_judged": llm_judged,
     }
@@ -121,6 +123,26 @@ def _kind_by_split_lines(results: list[Scored]) -> list[str]:
     return lines
 
 
+def _missed_fact_lines(missed: dict[str, dict[str, int]]) -> list[str]:
+    if not missed:
+        return []
+    buckets = list(RANK_BUCKETS)
+    lines = [
+        "",
+        "## Where the missed key facts stand",
+        "",
+        "Key facts missing from their answers (all of an abstained answer's), by the rank of the "
+        "first candidate sentence from a supporting document that holds them: ranked just "
+        "below the quoted one, lower, or not among the candidates at all.",
+        "",
+        "| group | " + " | ".join(buckets) + " |",
+        "|" + "---|" * (len(buckets) + 1),
+    ]
+    for name, counts in missed.items():
+        lines.append(f"| {name} | " + " | ".join(str(counts[b]) for b in buckets) + " |")
+    return lines
+
+
 def _interval_lines(intervals: dict[str, Any]) -> list[str]:
     if not intervals:
         return []
@@ -163,6 +185,7 @@ def markdown(
         lines.append(f"| {name} | " + " | ".join(_fmt(values[c]) for c in COLUMNS) + " |")
     lines += _interval_lines(data.get("intervals") or {})
     lines += _kind_by_split_lines(results)
+    lines += _missed_fact_lines(data.get("missed_fact_ranks") or {})
     lines += [
         "",
         "## Retrieval (LlamaIndex RetrieverEvaluator)",

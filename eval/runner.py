@@ -47,6 +47,25 @@ DEFINITIONS = {
 }
 
 
+@dataclass(frozen=True)
+class Inspection:
+    """What an answer was chosen from, for the diagnostics: the text the generative mode's
+    LLM reads, and the candidate sentences (doc id, text), best first."""
+
+    llm_context: str
+    candidates: list[tuple[str, str]]
+
+
+# Where a key fact missing from its answer stands among the candidate sentences.
+RANK_BUCKETS = ("first", "2-3", "4-12", "13+", "not a candidate")
+
+
+def _bucket(rank: int | None) -> str:
+    if rank is None:
+        return "not a candidate"
+    return "first" if rank == 0 else "2-3" if rank < 3 else "4-12" if rank < 12 else "13+"
+
+
 @dataclass
 class Scored:
     question: GoldQuestion
@@ -56,6 +75,8 @@ class Scored:
     supported: bool
     valid_citations: bool = True
     in_llm_context: list[bool] | None = None  # each key fact in the LLM's passages
+    # each key fact's first candidate sentence (from a supporting document) holding it
+    fact_ranks: list[int | None] | None = None
 
     @property
     def correct(self) -> bool:
@@ -77,6 +98,7 @@ class Scored:
             "cited_docs": self.cited_docs,
             "valid_citations": self.valid_citations,
             "in_llm_context": self.in_llm_context,
+            "fact_ranks": self.fact_ranks,
             "answer": self.answer.model_dump(),
         }
 
@@ -210,25 +232,53 @@ def facts_in(text: str, question: GoldQuestion) -> list[bool]:
     return [any(fold(alias) in folded for alias in fact) for fact in question.facts]
 
 
+def fact_ranks(question: GoldQuestion, candidates: list[tuple[str, str]]) -> list[int | None]:
+    """For each key fact, the rank of the first candidate from a supporting document that
+    holds it (None: no candidate does)."""
+    folded = [
+        fold(text) if doc_id in question.supporting_docs else "" for doc_id, text in candidates
+    ]
+    return [
+        next((i for i, text in enumerate(folded) if any(fold(a) in text for a in fact)), None)
+        for fact in question.facts
+    ]
+
+
 def run(
     questions: list[GoldQuestion],
     ask: Callable[[str], Answer],
     progress: Callable[[int, int], None] | None = None,
     sources: dict[str, str] | None = None,
-    llm_context: Callable[[str], str | None] | None = None,
+    inspect: Callable[[str], Inspection | None] | None = None,
 ) -> list[Scored]:
-    """Answer and score each question; with `llm_context` (question -> the text an LLM would
-    read) also check which key facts that text holds."""
+    """Answer and score each question; with `inspect` also check which key facts the LLM's
+    passages hold and where each stands among the candidate sentences."""
     results = []
     for i, question in enumerate(questions, start=1):
         scored = score(question, ask(question.question), sources)
-        if llm_context is not None and question.answerable:
-            context = llm_context(question.question)
-            scored.in_llm_context = None if context is None else facts_in(context, question)
+        seen = inspect(question.question) if inspect and question.answerable else None
+        if seen is not None:
+            scored.in_llm_context = facts_in(seen.llm_context, question)
+            scored.fact_ranks = fact_ranks(question, seen.candidates)
         results.append(scored)
         if progress:
             progress(i, len(questions))
     return results
+
+
+def missed_fact_ranks(results: list[Scored]) -> dict[str, int] | None:
+    """Key facts missing from their answers (all of an abstained answer's), counted by where
+    they stand among the candidate sentences: what limits the answers, without reading one
+    question."""
+    inspected = [r for r in results if r.question.answerable and r.fact_ranks is not None]
+    if not inspected:
+        return None
+    counts = dict.fromkeys(RANK_BUCKETS, 0)
+    for r in inspected:
+        for found, rank in zip(r.facts_found, r.fact_ranks or [], strict=True):
+            if r.answer.abstained or not found:
+                counts[_bucket(rank)] += 1
+    return counts
 
 
 def grouped(results: list[Scored]) -> dict[str, Metrics]:

@@ -35,6 +35,7 @@ from rag.models import Answer
 from rag.settings import RagSettings
 
 if TYPE_CHECKING:  # the builder pulls Chroma and LlamaIndex: not needed for `rag --help`
+    from eval.runner import Inspection
     from index.builder import IndexReport
     from rag.service import AnswerService
 
@@ -324,7 +325,7 @@ def eval_command(
     from eval.report import summary, write_run
     from eval.retrieval import retrieval_metrics
     from eval.runner import calibrate as calibrate_thresholds
-    from eval.runner import grouped, run
+    from eval.runner import grouped, missed_fact_ranks, result_groups, run
 
     if split != "all" and split not in SPLITS:
         err.print(
@@ -360,7 +361,7 @@ def eval_command(
                 answer_service.ask,
                 progress=update,
                 sources=texts,
-                llm_context=lambda question: _llm_context_text(answer_service, question),
+                inspect=lambda question: _inspection(answer_service, question),
             )
         if calibrate:
             sys.stdout.write(json.dumps(calibrate_thresholds(results)) + "\n")
@@ -388,7 +389,15 @@ def eval_command(
             }
         ),
     }
-    data = summary(groups, retrieval, config, split, judged, grouped_intervals(results))
+    missed = {
+        name: counts
+        for name, group in result_groups(results).items()
+        if (name == "all" or name.startswith("split:"))
+        and (counts := missed_fact_ranks(group)) is not None
+    }
+    data = summary(
+        groups, retrieval, config, split, judged, grouped_intervals(results), missed_facts=missed
+    )
     comparison, regressions = (None, [])
     if baseline is not None:
         comparison, regressions = compare_runs(data, baseline, tolerance)
@@ -409,9 +418,16 @@ def eval_command(
         raise typer.Exit(8)
 
 
-def _llm_context_text(answer_service: AnswerService, question: str) -> str | None:
-    blocks = answer_service.llm_context(question)
-    return None if blocks is None else "\n".join(block.text for block in blocks)
+def _inspection(answer_service: AnswerService, question: str) -> Inspection | None:
+    from eval.runner import Inspection
+
+    trace = answer_service.trace(question)
+    if trace is None:
+        return None
+    return Inspection(
+        llm_context="\n".join(block.text for block in trace.llm_context),
+        candidates=[(c.info.doc_id, c.text) for c in trace.ranked],
+    )
 
 
 INTERVAL_METRICS = ("answer_accuracy", "abstention_accuracy", "citation_precision")

@@ -22,7 +22,7 @@ from index.embeddings import build_embed_model, embedding_model_id
 from index.reader import LoadedIndex, open_index
 from index.store import RECIPE, BuildStore, IndexLayout, LocalBuildStore
 from rag.errors import IndexMissingError, QuestionError, StoreUnavailableError
-from rag.extractive import ExtractiveSynthesizer
+from rag.extractive import Candidate, ExtractiveSynthesizer
 from rag.generative import SourceBlock, llm_context
 from rag.language import detect_language
 from rag.models import Answer, Citation, RelatedPassage
@@ -124,6 +124,12 @@ def run_indexing(
 STALE_INDEX_NOTICE = (
     "The index was built by an older version of this program; run `rag index` to update it."
 )
+
+
+@dataclass(frozen=True)
+class Trace:
+    ranked: list[Candidate]
+    llm_context: list[SourceBlock]
 
 
 @dataclass(frozen=True)
@@ -346,9 +352,10 @@ class AnswerService:
             },
         )
 
-    def llm_context(self, question: str) -> list[SourceBlock] | None:
-        """The passages the generative mode's LLM reads for `question` (computed without any
-        LLM, so the benchmark can measure them offline); None under a custom synthesizer."""
+    def trace(self, question: str) -> Trace | None:
+        """What the answer was chosen from: the candidate sentences, best first, and the
+        passages the generative mode's LLM reads (computed without any LLM, so the benchmark
+        can look at them offline); None under a custom synthesizer."""
         serving = self._serving
         extractive = getattr(serving.synthesizer, "extractive", serving.synthesizer)
         if not isinstance(extractive, ExtractiveSynthesizer):
@@ -358,7 +365,12 @@ class AnswerService:
             query_str=question, embedding=self.embed_model.get_query_embedding(question)
         )
         ranked = extractive.rank(bundle, serving.engine.retrieve(bundle), detect_language(question))
-        return llm_context(extractive, ranked, self.settings)
+        return Trace(ranked, llm_context(extractive, ranked, self.settings))
+
+    def llm_context(self, question: str) -> list[SourceBlock] | None:
+        """The passages the generative mode's LLM reads for `question`."""
+        trace = self.trace(question)
+        return None if trace is None else trace.llm_context
 
     @staticmethod
     def _passage(serving: _Serving, hit: NodeWithScore) -> dict[str, Any]:

@@ -115,12 +115,14 @@ def test_eval_writes_a_run_folder(seed_settings: RagSettings, tmp_path: Path) ->
     run = tmp_path / "run"
     rows = (run / "results.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == overall["questions"]
-    assert {"id", "answer", "facts_found", "cited_docs", "in_llm_context"} <= set(
+    assert {"id", "answer", "facts_found", "cited_docs", "in_llm_context", "fact_ranks"} <= set(
         json.loads(rows[0])
     )
+    missed = summary["missed_fact_ranks"]["all"]
+    assert set(missed) == {"first", "2-3", "4-12", "13+", "not a candidate"}
     report = (run / "report.md").read_text(encoding="utf-8")
     assert "## Definitions" in report and "answer_accuracy" in report
-    assert "bootstrap intervals" in report
+    assert "bootstrap intervals" in report and "## Where the missed key facts stand" in report
     assert (run / "per_kind.png").read_bytes().startswith(b"\x89PNG")
 
 

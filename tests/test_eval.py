@@ -7,7 +7,15 @@ import pytest
 from eval.gold import GOLD_PATH, GoldSetError, Kind, load_gold
 from eval.intervals import grouped_intervals, intervals
 from eval.report import _kind_by_split_lines
-from eval.runner import calibrate, metrics, run, score
+from eval.runner import (
+    Inspection,
+    calibrate,
+    fact_ranks,
+    metrics,
+    missed_fact_ranks,
+    run,
+    score,
+)
 from rag.models import Answer, Citation, RelatedPassage
 from tests.conftest import SEEDS
 
@@ -179,18 +187,38 @@ def test_facts_in_the_see_also_passages_are_counted_apart() -> None:
 
 def test_the_llm_context_ceiling_needs_every_fact_in_the_context_and_no_abstention() -> None:
     questions = [q for q in load_gold() if q.kind == "multi_fact"][:2]
-    both = " ".join(fact[0] for fact in questions[0].facts)
-    only_first = questions[1].facts[0][0]
-    contexts = {questions[0].question: both, questions[1].question: only_first}
-    answers = {q.question: _answer("Rien. [1]", q.supporting_docs[:1]) for q in questions}
-    results = run(questions, answers.__getitem__, llm_context=contexts.get)
     first, second = questions
+    both = " ".join(fact[0] for fact in first.facts)
+    seen = {
+        first.question: Inspection(both, []),
+        second.question: Inspection(second.facts[0][0], []),
+    }
+    answers = {q.question: _answer("Rien. [1]", q.supporting_docs[:1]) for q in questions}
+    results = run(questions, answers.__getitem__, inspect=seen.get)
     assert results[0].in_llm_context == [True] * len(first.facts)
     assert results[1].in_llm_context == [True] + [False] * (len(second.facts) - 1)
     assert metrics(results).llm_context_ceiling == 0.5
-    answers[questions[0].question].abstained = True  # the LLM is never asked then
-    assert (
-        metrics(run(questions, answers.__getitem__, llm_context=contexts.get)).llm_context_ceiling
-        == 0.0
-    )
+    answers[first.question].abstained = True  # the LLM is never asked then
+    again = run(questions, answers.__getitem__, inspect=seen.get)
+    assert metrics(again).llm_context_ceiling == 0.0
     assert metrics(run(questions, answers.__getitem__)).llm_context_ceiling is None
+
+
+def test_missed_facts_are_counted_by_where_they_stand_among_the_candidates() -> None:
+    question = next(q for q in load_gold() if q.kind == "multi_fact" and len(q.facts) >= 2)
+    doc = question.supporting_docs[0]
+    fact_one, fact_two = question.facts[0][0], question.facts[1][0]
+    candidates = [
+        (doc, "rien"),
+        ("another document", f"{fact_two} ailleurs"),  # not a supporting document: not counted
+        (doc, f"… {fact_two} …"),
+        *[(doc, "rien")] * 10,
+        (doc, f"… {fact_one} …"),
+    ]
+    assert fact_ranks(question, candidates)[:2] == [13, 2]
+    answer = _answer(f"{fact_one} [1]", [doc])
+    [result] = run([question], lambda _: answer, inspect=lambda _: Inspection("", candidates))
+    counts = missed_fact_ranks([result])
+    assert counts["2-3"] == 1 and counts["13+"] == 0  # the first fact is in the answer
+    assert sum(counts.values()) == len(question.facts) - 1
+    assert missed_fact_ranks([score(question, answer)]) is None
