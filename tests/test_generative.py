@@ -224,3 +224,23 @@ def test_the_llm_reads_passages_around_the_best_sentences_within_its_budget(
     )
     few = [s for block in narrow.llm_context(question) for s in block.sentences]
     assert 1 <= len(few) < len(sentences)
+
+
+def test_the_llm_sees_gaps_in_a_document_and_numbered_sentences(service: AnswerService) -> None:
+    from llama_index.core.llms import MockLLM
+
+    from rag.extractive import Candidate
+    from rag.generative import GenerativeSynthesizer, SourceBlock
+
+    extractive = service.synthesizer
+    doc_id = "000_3f3c3cb774209368"
+    first, _, third = service.index.sentences_by_doc[doc_id][:3]
+    block = SourceBlock(
+        doc_id, tuple(Candidate(s, service.index.sentence_text(s)) for s in (first, third))
+    )
+    generative = GenerativeSynthesizer(extractive, MockLLM(), service.settings)
+    _, user = generative._messages("Question ?", "fr", [block])
+    lines = user.content.split("\n")
+    assert lines[1].startswith("<source title=")
+    assert lines[2] == f"[1] {service.index.sentence_text(first)}"
+    assert lines[3] == "…" and lines[4] == f"[2] {service.index.sentence_text(third)}"
