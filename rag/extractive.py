@@ -105,6 +105,7 @@ _ASKS_COUNT = re.compile(
 _ASKS_AMOUNT = re.compile(
     r"\b(quel(?:le)?s?\s+(?:est\s+le\s+)?(?:montant|prix|somme|coût)|how\s+(?:much|large|big|high)"
     r"|what\s+(?:was\s+|is\s+)?(?:the\s+)?(?:amount|price|sum|cost)|hoe\s+(?:hoog|groot|veel)"
+    r"|quel(?:le)?s?\s+amendes?|(?:what|which)\s+fines?"
     r"|welke?\s+(?:bedrag|prijs|boete))\b",
     re.IGNORECASE,
 )

@@ -68,6 +68,8 @@ def test_money_and_days_are_told_apart_from_counts_and_years() -> None:
     assert asks_money("How much did the police pay for it?")
     assert asks_money("Hoe hoog was de boete?")
     assert asks_money("Combien la police a-t-elle déboursé pour Clearview ?")
+    for fine in ("Quelle amende la Cnil a-t-elle infligée ?", "What fine did the CNIL impose?"):
+        assert expected_answer(fine) == "count" and asks_money(fine)
     assert not asks_money("Devant les policiers de combien de pays ?")  # French "pays"
     assert has_money("un contrat de 2,5 millions d'euros") and not has_money("2,5 millions")
     assert asks_day("Op welke datum werd het rapport gepubliceerd?")
