@@ -830,8 +830,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 continue
             chosen.append(candidate)
         # Each part of a two-part question is answered, beside a disagreement too.
-        for part in question_parts(retrieval_question or question, language):
-            extra = self._answer_to_part(part, language, ranked, chosen)
+        parts = question_parts(retrieval_question or question, language)
+        counts_asked = sum(expected_answer(part) == "count" for part in parts)
+        for part in parts:
+            extra = self._answer_to_part(part, language, ranked, chosen, counts_asked)
             if extra is not None:
                 chosen.append(extra)
         if not conflict:
@@ -937,7 +939,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         return candidate
 
     def _answer_to_part(
-        self, part: str, language: Language, ranked: list[Candidate], chosen: list[Candidate]
+        self,
+        part: str,
+        language: Language,
+        ranked: list[Candidate],
+        chosen: list[Candidate],
+        counts_asked: int = 1,
     ) -> Candidate | None:
         """For one part of a question that asks two things ("où… et combien…"): the sentence
         that best answers that part alone, when none of those chosen answers it about as well.
@@ -946,11 +953,17 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if self.embed is None or len(chosen) >= PART_SENTENCES_MAX:
             return None
         kind = expected_answer(part)
-        if kind == "count" and any(
-            gives_answer_type(kind, c.text, part, self.units, language) >= COUNT_MATCHED
-            for c in chosen
+        if (
+            kind == "count"
+            and sum(
+                gives_answer_type(kind, c.text, part, self.units, language) >= COUNT_MATCHED
+                for c in chosen
+            )
+            >= counts_asked
         ):
-            return None  # a count of what this part counts is already quoted
+            # A count of what this part counts is already quoted; with two counts asked
+            # ("combien selon BuzzFeed, et combien la ministre…") one quote answers one.
+            return None
         # A date already quoted may be another event's ("en août 2021, BuzzFeed…" for "until
         # when was it used"): the scores below tell whether it answers this part.
         vector = self._part_vector(part)

@@ -136,6 +136,15 @@ def test_a_date_quoted_for_another_event_does_not_answer_the_part_asking_when(
     _assert_exact_quotes(service, answer)
 
 
+def test_two_counts_asked_get_two_quotes(service: AnswerService) -> None:
+    answer = service.ask(
+        "Combien de fois la police fédérale belge aurait-elle utilisé Clearview selon BuzzFeed, "
+        "et combien de consultations la ministre a-t-elle finalement reconnues ?"
+    )
+    assert "101 et 500" in answer.answer and "septante-huit" in answer.answer
+    _assert_exact_quotes(service, answer)
+
+
 def test_a_reply_asked_is_the_sentence_after_the_request(service: AnswerService) -> None:
     answer = service.ask(
         "How did Clearview respond when the police commissioner-general asked it to delete "
