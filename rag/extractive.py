@@ -380,7 +380,8 @@ _PART_BREAK = {
         re.I,
     ),
     "en": re.compile(
-        rf",?\s+and\s+(?=(?:(?:in|on|at|by|for|from|to|of|until|till|since)\s+)?{_WH})", re.I
+        rf",?\s+and\s+(?=(?:(?:in|on|at|by|for|from|to|of|until|till|since|up to)\s+)?{_WH})",
+        re.I,
     ),
     "nl": re.compile(
         rf",?\s+en\s+(?=(?:(?:in|op|door|voor|van|bij|met|tot|sinds|vanaf)\s+)?{_WH})", re.I

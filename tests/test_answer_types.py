@@ -222,6 +222,11 @@ def test_a_figure_of_what_is_asked_is_quoted(
             "en",
             ["How many times did they use it", "until when did they keep it"],
         ),
+        (
+            "How many times did they use it, and up to what date did they keep it?",
+            "en",
+            ["How many times did they use it", "up to what date did they keep it"],
+        ),
         ("Où et dans quelles circonstances Briefcam a-t-il servi ?", "fr", []),
         ("Pourquoi la police et la justice se disputent-elles ?", "fr", []),
     ],
