@@ -123,9 +123,7 @@ _ASKS_DATE = re.compile(
 # "Depuis quand / since when / how long": a duration answers as well as a date ("depuis au
 # moins six ans", "for eight years", "al zes jaar").
 _ASKS_SINCE = re.compile(
-    r"\b(?:depuis quand|depuis combien de temps|combien de temps|since when|how long"
-    r"|sinds wanneer|hoe lang)\b",
-    re.IGNORECASE,
+    rf"\b(?:depuis quand|since when|sinds wanneer)\b|{ASKS_DURATION.pattern}", re.IGNORECASE
 )
 _DURATION = re.compile(
     r"\b(?:depuis|pendant|durant|for|since|sinds|al|gedurende)\s+"
@@ -140,16 +138,13 @@ _STARTING = re.compile(
     rf"(?:(?:{MONTHS})\s+)?(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
-_ASKS_WHY = re.compile(
-    r"\b(pourquoi|pour quelle raison|en quoi|why|for what reason|how come|waarom|om welke reden"
-    r"|hoe komt het)\b",
-    re.IGNORECASE,
+_WHY = (
+    r"(?:pourquoi|pour quelle raison|why|for what reason|how come|waarom|om welke reden"
+    r"|hoe komt het)"
 )
-_WHY_OPENS = re.compile(
-    r"^\W*(?:pourquoi|pour quelle raison|why|for what reason|how come|waarom|om welke reden"
-    r"|hoe komt het)\b",
-    re.IGNORECASE,
-)
+_ASKS_WHY = re.compile(rf"\b(?:{_WHY}|en quoi)\b", re.IGNORECASE)
+# A question opening with it asks a reason whatever it holds ("Pourquoi… combien de fois…").
+_WHY_OPENS = re.compile(rf"^\W*{_WHY}\b", re.IGNORECASE)
 # Words that give a reason ("car", "faute de", "étant donné"), in the corpus's language and
 # the other two, since a user's own documents may be English or Dutch.
 _GIVES_REASON = re.compile(
@@ -160,8 +155,6 @@ _GIVES_REASON = re.compile(
 )
 
 
-# Quotation marks. Sources also close with “ or open and close with ", so where a sentence has
-# no ”, its “ (like ") opens and closes in turn.
 # "Qu'a répondu X quand…", "how did X respond": the reply follows the sentence that tells
 # the request, which is the one closest to the question.
 _ASKS_REPLY = re.compile(
@@ -179,6 +172,8 @@ _TELLS_REPLY = re.compile(
     r"|assur\w*|précis\w*|selon)\b",
     re.IGNORECASE,
 )
+# Quotation marks. Sources also close with “ or open and close with ", so where a sentence has
+# no ”, its “ (like ") opens and closes in turn.
 _QUOTE_MARK = re.compile(r"[“”«»\"]")
 QUOTE_CONTINUATION_MAX = 2  # sentences a short quotation may run on for
 QUOTE_CONTINUATION_CHARS = 200
@@ -1080,10 +1075,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         )
         if (kind is None and not reply) or best.answer_type >= 1:
             return None
-        siblings = self.index.sentences_by_doc.get(best.info.doc_id, [])
-        position = next((i for i, s in enumerate(siblings) if s.node_id == best.info.node_id), None)
-        if position is None:
-            return None
+        siblings = self.index.sentences_by_doc[best.info.doc_id]
+        position = self.position(best.info)
         by_id = {c.info.node_id: c for c in ranked}
         for offset in (1,) if reply else (1, -1):
             j = position + offset
@@ -1209,8 +1202,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     def _window(self, info: SentenceInfo) -> str:
         """A sentence with the one before it, which often names its subject."""
-        siblings = self.index.sentences_by_doc.get(info.doc_id, [])
-        position = next((i for i, s in enumerate(siblings) if s.node_id == info.node_id), 0)
+        siblings = self.index.sentences_by_doc[info.doc_id]
+        position = self.position(info)
         start = siblings[position - 1].start if position > 0 else info.start
         return self.index.documents[info.doc_id].text[start : info.end]
 
