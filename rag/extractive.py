@@ -149,8 +149,8 @@ _WHY_OPENS = re.compile(rf"^\W*{_WHY}\b", re.IGNORECASE)
 # the other two, since a user's own documents may be English or Dutch.
 _GIVES_REASON = re.compile(
     r"\b(car|parce qu|puisqu|faute d|en raison d|à cause d|du fait d|étant donné|vu que"
-    r"|dans la mesure où|c['’]est pourquoi|because|due to|owing to|as a result of|omdat|doordat"
-    r"|vanwege|wegens)",
+    r"|dans la mesure où|c['’]est pourquoi|en effet|because|due to|owing to|as a result of|omdat"
+    r"|doordat|vanwege|wegens|namelijk|immers)",
     re.IGNORECASE,
 )
 

@@ -334,6 +334,9 @@ def test_why_questions_want_a_reason() -> None:
     assert expected_answer("Why is there no way of knowing how often it was used?") == "reason"
     assert gives_answer_type("reason", "Cela reste problématique car il y a des données.", "")
     assert not gives_answer_type("reason", "Ce n’est pas acceptable, explique-t-il.", "")
+    # An explanation that follows its statement ("En effet, le logiciel ne conserve…").
+    assert gives_answer_type("reason", "En effet, le logiciel ne conserve aucune archive.", "")
+    assert gives_answer_type("reason", "De software bewaart immers geen archief.", "")
 
 
 def test_a_question_asking_for_several_people_wants_them_all() -> None:
