@@ -983,19 +983,30 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         lexical = self.weights["lexical_fr" if language == "fr" else "lexical_other"]
 
         chosen_docs = {c.info.doc_id for c in chosen}  # both parts are usually told together
+        gives = {
+            node_id: gives_answer_type(
+                kind, candidate.text, part, self.units, language, self.people
+            )
+            for node_id, candidate in pool.items()
+        }
         scores = {
             node_id: float(vectors[node_id] @ vector)
             + lexical * self.scorer.coverage(terms, candidate.terms)
-            + self.weights["answer_type"]
-            * gives_answer_type(kind, candidate.text, part, self.units, language, self.people)
+            + self.weights["answer_type"] * gives[node_id]
             + self.weights["part_same_document"] * (candidate.info.doc_id in chosen_docs)
             for node_id, candidate in pool.items()
         }
-        best = max(pool, key=lambda node_id: (scores[node_id], node_id))
+        # A part asking a figure or a date is answered only by a sentence giving one (a name
+        # may be a role's, "au directeur départemental", which the check does not see).
+        eligible = [i for i in pool if gives[i] > 0] if kind in ("count", "date") else []
+        eligible = eligible or list(pool)
+        best = max(eligible, key=lambda node_id: (scores[node_id], node_id))
         chosen_ids = {c.info.node_id for c in chosen}
         if best in chosen_ids:
             return None
-        answered = max((scores[i] for i in chosen_ids if i in scores), default=float("-inf"))
+        answered = max(
+            (scores[i] for i in chosen_ids if i in eligible), default=float("-inf")
+        )
         if answered >= scores[best] - PART_MARGIN:
             return None  # a chosen sentence answers this part about as well
         return pool[best]

@@ -138,6 +138,13 @@ def test_a_two_part_question_gets_both_sides_and_its_other_part(service: AnswerS
             "BuzzFeed, et combien de consultations la ministre a-t-elle finalement reconnues ?",
             ("101 et 500", "septante-huit"),
         ),
+        # The part's count comes from a sentence that gives one, even outside BuzzFeed's
+        # document, which the second part's closest sentence belongs to.
+        (
+            "How many times did BuzzFeed claim the federal police had used Clearview, and how "
+            "many searches were actually counted in the end?",
+            ("101 et 500", "78"),
+        ),
     ],
 )
 def test_each_part_is_answered_by_a_quote_of_its_own(
