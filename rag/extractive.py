@@ -1015,8 +1015,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self, question: str, language: Language, ranked: list[Candidate]
     ) -> AbstainReason | None:
         """The question asks how many of something, an amount or a day, and no leading passage
-        (nor the best one's neighbour) gives it: the documents are about the subject but do not
-        say. Other questions are left to the confidence threshold."""
+        (nor the best one's neighbour) gives it, or asks when and the sentence it would quote
+        dates nothing: the documents are about the subject but do not say. Other questions are
+        left to the confidence threshold."""
         kind = expected_answer(question)
         leading = ranked[: self.settings.answer_type_depth]
         reason: AbstainReason
@@ -1028,6 +1029,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if any(has_day(c.text) for c in leading):
                 return None
             reason = "day_not_given"
+        elif kind == "date":
+            # "When…": the sentence quoted must date something ("Du 21 au 24 novembre" too);
+            # dates elsewhere among the leading passages are other events'.
+            quoted = self._answer_type_first(question, ranked)[0]
+            if has_day(quoted.text) or gives_answer_type("date", quoted.text, question) > 0:
+                return None
+            return "day_not_given"
         elif kind == "name" and (
             asks_named_person(question)
             # "qui / who": not for a two-part question, whose other part may be answered

@@ -158,6 +158,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "name_not_given",
             "Les documents ne donnent pas ce nom.",
         ),
+        (  # the sentence that matches dates nothing; the dates near it are other events'
+            "Depuis quand Franck Schuermans dirige-t-il le COC, l'Organe de contrôle de "
+            "l'information policière ?",
+            "day_not_given",
+            "Les documents ne donnent pas cette date.",
+        ),
         (  # a population is a count of inhabitants, asked without "how many"
             "Wat is het inwonertal van Montpellier?",
             "figure_not_given",
