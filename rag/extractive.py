@@ -1004,9 +1004,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         chosen_ids = {c.info.node_id for c in chosen}
         if best in chosen_ids:
             return None
-        answered = max(
-            (scores[i] for i in chosen_ids if i in eligible), default=float("-inf")
-        )
+        answered = max((scores[i] for i in chosen_ids if i in eligible), default=float("-inf"))
         if answered >= scores[best] - PART_MARGIN:
             return None  # a chosen sentence answers this part about as well
         return pool[best]

@@ -22,7 +22,7 @@ RANKER_PATH = Path(__file__).with_name("ranker.json")
 # "Comment s'appelle…", "what is the name of…", "hoe heet…": a person's name unless what is
 # named is a thing ("comment s'appelle le logiciel", "what is the name of the software").
 NAMING = (
-    r"(?:comment s['’]appellen?t?|quel est le nom|what(?: i|['’])s the name|name of|hoe heten"
+    r"(?:comment s['’]appellen?t?|quel est le nom|what(?: i|['’])s the name|names? of|hoe heten"
     r"|hoe heet|wat is de naam)"
 )
 THING_NAMED = (
@@ -151,6 +151,17 @@ _ROLES = (
         r"\b(?:commissaires?|commissioners?|commissaris\w*|directeurs?|directrices?|directors?"
         r"|patronn?e?s?|heads?|chefs?|hoofd|presidente?s?|presidents?|voorzitters?)\b"
     ),
+    re.compile(
+        r"\b(?:policiers?|enqueteurs?|gendarmes?|inspecteurs?|officers?|investigators?"
+        r"|inspectors?|agent(?:s|en)?|politiemensen|speurders?)\b"
+    ),
+)
+# A role named after "comment s'appellent / the name of / qui est" ("les deux policiers",
+# "the commissioner-general"): the seven words that follow.
+_ROLE_NAMED_AFTER = re.compile(
+    rf"\b(?:{NAMING}|qui (?:est|sont|était|étaient)|who (?:is|are|was|were)"
+    r"|wie (?:is|zijn|was|waren))\s+((?:[\w'’-]+\s+){0,6}[\w'’-]+)",
+    re.IGNORECASE,
 )
 
 
@@ -158,9 +169,10 @@ def asked_role(question: str) -> re.Pattern[str] | None:
     """The words of the role a question asks a person by ("quel magistrat", "which minister"),
     or None when it asks for no role."""
     asked = _ASKS_NAMED_PERSON.search(question)
-    if asked is None:
+    named = _ROLE_NAMED_AFTER.search(question)
+    if asked is None and named is None:
         return None
-    words = fold(asked.group(0))
+    words = fold(" ".join(m.group(0) for m in (asked, named) if m is not None))
     return next((role for role in _ROLES if role.search(words)), None)
 
 

@@ -164,6 +164,17 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "day_not_given",
             "Les documents ne donnent pas cette date.",
         ),
+        (  # the head of the COC, named in his own role, is not one of the two officers
+            "Comment s'appellent les deux policiers de la police judiciaire fédérale qui ont "
+            "utilisé Clearview ?",
+            "name_not_given",
+            "Les documents ne donnent pas ce nom.",
+        ),
+        (
+            "What are the names of the two federal judicial police officers who used Clearview?",
+            "name_not_given",
+            "The documents don't give that name.",
+        ),
         (  # a population is a count of inhabitants, asked without "how many"
             "Wat is het inwonertal van Montpellier?",
             "figure_not_given",

@@ -123,7 +123,17 @@ def test_the_role_asked_is_read_in_any_language(
 
 def test_a_question_without_a_role_asks_none() -> None:
     assert asked_role("Qui a fondé Clearview ?") is None
-    assert asked_role("Comment s'appelle le policier ?") is None
+    assert asked_role("Qui dirige le COC ?") is None
+
+
+def test_a_role_named_after_the_question_words_is_asked() -> None:
+    police = asked_role("Comment s'appelle le policier ?")
+    assert police is not None and police.search("policiers")
+    officers = asked_role("What are the names of the two federal judicial police officers?")
+    assert officers is police
+    commissioner = asked_role("Qui est le commissaire général de la police fédérale ?")
+    assert commissioner is not None and commissioner.search("commissaire")
+    assert asked_role("Wie is de commissaris-generaal van de federale politie?") is commissioner
 
 
 def test_dutch_asks_a_person_with_welk_and_welke() -> None:
