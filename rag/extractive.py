@@ -1066,11 +1066,16 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         # than the best passage's is likely someone else (the head of the COC for "the name
         # of the DJSOC officer"), and the name gate then abstains.
         same_document = asks_named_person(question)
+        # A date is an event's: a runner-up lacking a name of the question that the best
+        # sentence holds ("dans le Val-D'Oise") dates another event.
+        names = _name_words(question) if kind == "date" else set()
+        held = {n for n in names if _has_word(fold(ranked[0].text), n)}
         close = [
             (i, c)
             for i, c in enumerate(ranked[1:6], start=1)
             if c.score >= ranked[0].score - margin
             and (not same_document or c.info.doc_id == ranked[0].info.doc_id)
+            and all(_has_word(fold(c.text), n) for n in held)
         ]
         fullest = max((c.answer_type for _, c in close), default=0.0)
         if fullest <= ranked[0].answer_type:

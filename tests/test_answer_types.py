@@ -164,6 +164,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "day_not_given",
             "Les documents ne donnent pas cette date.",
         ),
+        (  # a dated runner-up without the COC's name dates another event (the taskforce)
+            "Sinds wanneer staat Franck Schuermans aan het hoofd van het COC, het "
+            "Controleorgaan op de politionele informatie?",
+            "day_not_given",
+            "De documenten geven die datum niet.",
+        ),
         (  # the head of the COC, named in his own role, is not one of the two officers
             "Comment s'appellent les deux policiers de la police judiciaire fédérale qui ont "
             "utilisé Clearview ?",
