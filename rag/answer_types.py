@@ -260,3 +260,45 @@ class UnitMatcher:
                     # live on in self._background
                 self._vectors[text] = vector
         return vector
+
+
+# "Quels pays / which countries / welke landen": a list of countries is asked, answered only by
+# a passage naming countries other than those the question names ("Outre la Belgique…").
+_ASKS_COUNTRIES = re.compile(
+    r"\b(?:quels pays|quels autres pays|which (?:other )?countries|what (?:other )?countries"
+    r"|welke (?:andere )?landen)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_countries(question: str) -> bool:
+    return bool(_ASKS_COUNTRIES.search(question))
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> tuple[re.Pattern[str], dict[str, str]]:
+    """Every country's name in English, French and Dutch (pycountry's ISO 3166 data and its
+    translations), folded: one pattern, and each name's ISO code."""
+    import gettext
+
+    import pycountry
+
+    codes: dict[str, str] = {}
+    translations = [
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        for language in ("fr", "nl")
+    ]
+    for country in pycountry.countries:
+        for name in {country.name, getattr(country, "common_name", country.name)}:
+            for spelling in (name, *(t.gettext(name) for t in translations)):
+                if len(spelling) > 3 and "," not in spelling:
+                    codes[fold(spelling)] = country.alpha_2
+    ordered = sorted(codes, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(name) for name in ordered) + r")\b")
+    return pattern, codes
+
+
+def countries_named(text: str) -> set[str]:
+    """The ISO codes of the countries the text names ("aux Pays-Bas" -> {"NL"})."""
+    pattern, codes = _country_names()
+    return {codes[name] for name in pattern.findall(fold(text))}

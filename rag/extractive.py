@@ -32,9 +32,11 @@ from rag.answer_types import (
     NUMERIC_DATE,
     UnitMatcher,
     asked_unit,
+    asks_countries,
     asks_day,
     asks_money,
     count_values,
+    countries_named,
     counts_with_nouns,
     days_in,
     has_day,
@@ -1019,6 +1021,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         kind = expected_answer(question)
         leading = ranked[: self.settings.answer_type_depth]
         reason: AbstainReason
+        if asks_countries(question):
+            # "Outre la Belgique, quels pays…": the passages quoted must name other countries.
+            asked = countries_named(question)
+            quoted = self._answer_type_first(question, ranked)[:2]
+            if not any(countries_named(c.text) - asked for c in quoted):
+                return "name_not_given"
         if kind == "count" and (asks_money(question) or asked_unit(question)):
             if any(c.answer_type >= COUNT_MATCHED for c in leading):
                 return None

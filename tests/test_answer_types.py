@@ -9,8 +9,10 @@ from rag.answer_types import (
     Count,
     UnitMatcher,
     asked_unit,
+    asks_countries,
     asks_day,
     asks_money,
+    countries_named,
     counts_with_nouns,
     has_day,
     has_money,
@@ -180,6 +182,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "What are the names of the two federal judicial police officers who used Clearview?",
             "name_not_given",
             "The documents don't give that name.",
+        ),
+        (  # "plusieurs pays" names none, and Belgium is the one the question names
+            "Outre la Belgique, quels pays BuzzFeed a-t-il cités parmi les utilisateurs de "
+            "Clearview ?",
+            "name_not_given",
+            "Les documents ne donnent pas ce nom.",
         ),
         (  # a population is a count of inhabitants, asked without "how many"
             "Wat is het inwonertal van Montpellier?",
@@ -527,3 +535,12 @@ def test_a_two_part_question_is_as_confident_as_its_best_part(service: AnswerSer
     answer = service.ask(question)
     assert not answer.abstained, answer.answer
     assert "procureur général" in answer.answer and "27 janvier" in answer.answer
+
+
+def test_countries_are_named_in_three_languages() -> None:
+    assert asks_countries("Welke landen noemde BuzzFeed, naast België?")
+    assert asks_countries("Which other countries took part?")
+    assert not asks_countries("De quel pays vient le logiciel Briefcam ?")
+    assert countries_named("à la Haye, aux Pays-Bas") == {"NL"}
+    assert countries_named("Apart from Belgium, naast België, en Belgique") == {"BE"}
+    assert countries_named("Plusieurs pays ont été mentionnés par BuzzFeed.") == set()
