@@ -161,10 +161,11 @@ _GIVES_REASON = re.compile(
 # the request, which is the one closest to the question.
 _ASKS_REPLY = re.compile(
     r"\b(?:qu['’]\s*(?:a|ont)(?:-t-\w+)?\s+(?:\w+\s+){0,4}?(?:répondu|rétorqué|réagi)"
-    r"|quelle\s+(?:a\s+été\s+|est\s+|fut\s+)?la\s+réponse|comment\s+(?:\w+\s+){0,4}?a-t-\w+\s+"
+    r"|quelle\s+(?:a\s+été\s+|est\s+|fut\s+)?(?:la\s+)?réponse|comment\s+(?:\w+\s+){0,4}?a-t-\w+\s+"
     r"(?:répondu|réagi)|how\s+did\s+(?:\w+\s+){0,6}?(?:respond|reply|react|answer)"
     r"|what\s+did\s+(?:\w+\s+){0,6}?(?:reply|answer|respond)|what\s+was\s+(?:\w+\s+){0,4}?"
-    r"(?:reply|response|answer)|wat\s+(?:antwoordde|was\s+het\s+antwoord|was\s+de\s+reactie)"
+    r"(?:reply|response|answer)|what\s+(?:reply|response|answer)\s+did"
+    r"|wat\s+(?:antwoordde|was\s+het\s+antwoord|was\s+de\s+reactie)|welk\s+antwoord"
     r"|hoe\s+reageerde)\b",
     re.IGNORECASE,
 )
@@ -172,6 +173,13 @@ _ASKS_REPLY = re.compile(
 _TELLS_REPLY = re.compile(
     r"[«“\"]|\b(?:répon\w*|rétorqu\w*|réagi\w*|indiqu\w*|expliqu\w*|déclar\w*|affirm\w*"
     r"|assur\w*|précis\w*|selon)\b",
+    re.IGNORECASE,
+)
+# A sentence telling a reply without quoting it ("La société a indiqué qu'elle n'était pas en
+# mesure…").
+_REPLY_VERB = re.compile(
+    r"\b(?:répon\w*|rétorqu\w*|réagi\w*|indiqu\w*|expliqu\w*|déclar\w*|affirm\w*|assur\w*"
+    r"|précis\w*|refus\w*|accept\w*|pas en mesure)\b",
     re.IGNORECASE,
 )
 # Quotation marks. Sources also close with “ or open and close with ", so where a sentence has
@@ -1021,6 +1029,15 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         kind = expected_answer(question)
         leading = ranked[: self.settings.answer_type_depth]
         reason: AbstainReason
+        if kind is None and _ASKS_REPLY.search(question):
+            # A reply asked follows its request: when neither tells one, none is told.
+            best = ranked[0]
+            if not _TELLS_REPLY.search(best.text):
+                position, count = self._positions[best.info.node_id]
+                siblings = self.index.sentences_by_doc[best.info.doc_id]
+                following = siblings[position + 1] if position + 1 < count else None
+                if following is None or not _REPLY_VERB.search(self.index.sentence_text(following)):
+                    return "weak_evidence"
         if asks_countries(question):
             # "Outre la Belgique, quels pays…": the passages quoted must name other countries.
             asked = countries_named(question)

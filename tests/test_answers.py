@@ -168,6 +168,15 @@ def test_a_reply_asked_is_the_sentence_after_the_request(service: AnswerService)
     assert "personne n'avait connaissance" in told.answer and len(told.citations) == 1
 
 
+def test_a_reply_no_sentence_tells_is_not_given(service: AnswerService) -> None:
+    # The letter is told, and then the MPs' tweet: no reply follows.
+    answer = service.ask(
+        "Quelle réponse le directeur départemental de la sécurité publique de Haute-Garonne "
+        "a-t-il donnée au courrier des députés LFI ?"
+    )
+    assert answer.abstained and answer.abstain_reason == "weak_evidence", answer.answer
+
+
 @pytest.mark.parametrize(
     ("question", "opening"),
     [
