@@ -147,9 +147,10 @@ _ROLES = (
         r"|parlementsl\w*|parlementarier\w*|volksvertegenwoordig\w*)\b"
     ),
     re.compile(r"\b(?:journalistes?|journalists?|reporters?|verslaggevers?)\b"),
+    re.compile(r"\b(?:commissaires?|commissioners?|commissaris\w*)\b"),
     re.compile(
-        r"\b(?:commissaires?|commissioners?|commissaris\w*|directeurs?|directrices?|directors?"
-        r"|patronn?e?s?|heads?|chefs?|hoofd|presidente?s?|presidents?|voorzitters?)\b"
+        r"\b(?:directeurs?|directrices?|directors?|patronn?e?s?|heads?|chefs?|hoofd"
+        r"|presidente?s?|presidents?|voorzitters?)\b"
     ),
     re.compile(
         r"\b(?:policiers?|enqueteurs?|gendarmes?|inspecteurs?|officers?|investigators?"
