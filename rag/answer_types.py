@@ -91,7 +91,8 @@ _MONEY = re.compile(
     re.IGNORECASE,
 )
 _ASKS_DAY = re.compile(
-    r"\b(quelle date|à quelle date|quel jour|what date|which date|which day|what day"
+    r"\b(quelle date|à quelle date|quel jour|(?:what|which) (?:exact |precise |specific )?date"
+    r"|which day|what day"
     r"|welke datum|welke dag|op welke datum)\b",
     re.IGNORECASE,
 )

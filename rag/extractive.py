@@ -113,7 +113,8 @@ _ASKS_AMOUNT = re.compile(
 )
 _ASKS_DATE = re.compile(
     rf"{_OPENING}(?:quand|when|wanneer)\b"
-    r"|\b(?:quelle date|quelle année|quelle période|en quelle|what year|which year|what date"
+    r"|\b(?:quelle date|quelle année|quelle période|en quelle|what year|which year"
+    r"|(?:what|which) (?:exact |precise |specific )?date"
     r"|what period|which period|welke periode"
     r"|welk jaar|welke datum|quel jour|which day|what day|welke dag"
     r"|quel moment|what (?:point|time|moment)|welk (?:moment|tijdstip)|quel mois|which month"

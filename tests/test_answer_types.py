@@ -75,6 +75,8 @@ def test_money_and_days_are_told_apart_from_counts_and_years() -> None:
     assert not asks_money("Devant les policiers de combien de pays ?")  # French "pays"
     assert has_money("un contrat de 2,5 millions d'euros") and not has_money("2,5 millions")
     assert asks_day("Op welke datum werd het rapport gepubliceerd?")
+    assert asks_day("On what exact date was the report published?")
+    assert expected_answer("On what exact date was the report published?") == "date"
     assert not asks_day("En quelle année le rapport a-t-il été publié ?")
     assert has_day("Hadrien Clouet (@HadrienClouet) November 20, 2023")
     assert has_day("Le 19 novembre, le groupe a saisi la justice.")
