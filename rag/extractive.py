@@ -1024,21 +1024,29 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self, question: str, language: Language, ranked: list[Candidate]
     ) -> AbstainReason | None:
         """The question asks how many of something, an amount or a day, and no leading passage
-        (nor the best one's neighbour) gives it, or asks when and the sentence it would quote
-        dates nothing: the documents are about the subject but do not say. Other questions are
-        left to the confidence threshold."""
+        (nor the best one's neighbour) gives it; or asks when, someone by name or role, which
+        countries or what reply, and what would be quoted dates, names or tells none: the
+        documents are about the subject but do not say. Other questions are left to the
+        confidence threshold."""
         kind = expected_answer(question)
         leading = ranked[: self.settings.answer_type_depth]
         reason: AbstainReason
-        if kind is None and _ASKS_REPLY.search(question):
+        if (
+            kind is None
+            and _ASKS_REPLY.search(question)
+            and not _TELLS_REPLY.search(ranked[0].text)
+            and not self._reply_follows(ranked[0])
+        ):
             # A reply asked follows its request: when neither tells one, none is told.
-            best = ranked[0]
-            if not _TELLS_REPLY.search(best.text):
-                position, count = self._positions[best.info.node_id]
-                siblings = self.index.sentences_by_doc[best.info.doc_id]
-                following = siblings[position + 1] if position + 1 < count else None
-                if following is None or not _REPLY_VERB.search(self.index.sentence_text(following)):
-                    return "weak_evidence"
+            return "weak_evidence"
+        speaker = _speaker_asked(question)
+        if (
+            speaker
+            and not any(_quotes_speaker(c.text, speaker) for c in leading)
+            and not (_ASKS_REPLY.search(question) and self._reply_follows(ranked[0]))
+        ):
+            # "Qu'a déclaré La Quadrature du Net…": no leading passage gives its words.
+            return "weak_evidence"
         if asks_countries(question):
             # "Outre la Belgique, quels pays…": the passages quoted must name other countries.
             asked = countries_named(question)
@@ -1076,6 +1084,14 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if neighbour is None or not _gives(reason, neighbour, question, self.people):
             return reason
         return None
+
+    def _reply_follows(self, request: Candidate) -> bool:
+        """The sentence after `request` tells a reply ("La société a indiqué qu'elle…")."""
+        position, count = self._positions[request.info.node_id]
+        if position + 1 >= count:
+            return False
+        following = self.index.sentences_by_doc[request.info.doc_id][position + 1]
+        return bool(_REPLY_VERB.search(self.index.sentence_text(following)))
 
     def _answer_type_first(self, question: str, ranked: list[Candidate]) -> list[Candidate]:
         """A question asking for a name, a figure or a date is better answered by a close
@@ -1444,3 +1460,55 @@ def _has_word(folded: str, word: str) -> bool:
 
 def _overlap(a: set[str], b: set[str]) -> float:
     return len(a & b) / max(1, min(len(a), len(b)))
+
+
+# "Qu'a déclaré X", "what did X say", "how did X react", "wat zei X": what someone said asked.
+_ASKS_WHAT_SAID = re.compile(
+    r"\bqu['’]\s*(?:a|ont)(?:-t-\w+)?\s+(?:dit|déclaré|répondu|pensé|estimé|affirmé|expliqué)"
+    r"\s+(?P<fr>[^?,]+)"
+    r"|\bcomment\s+(?P<fr2>[^?,]+?)\s+(?:a|ont)-t-\w+\s+(?:réagi|répondu)"
+    r"|\bwhat\s+did\s+(?P<en>[^?,]+?)\s+(?:say|think|declare|state|reply|answer)\b"
+    r"|\bhow\s+did\s+(?P<en2>[^?,]+?)\s+(?:react|respond|reply)\b"
+    r"|\b(?:wat\s+(?:zei|zegt|verklaarde|vond|antwoordde)|hoe\s+reageerde)\s+(?P<nl>[^?,]+)",
+    re.IGNORECASE,
+)
+_SAYING_AFTER_NAME = re.compile(
+    r"^[^.!?«“\"]{0,40}?\b(?:dit|declare|repondu|confirme|explique|souligne|indique|affirme"
+    r"|estime|precise|reagi|ecrit|assure|said|says|told|stated|zei|zegt|verklaarde)\b"
+    r"|^\s*(?:\([^)]*\)\s*)?:",
+    re.IGNORECASE,
+)
+
+
+_SPEAKER_ENDS = re.compile(
+    r"\s(?:à|au|aux|sur|de|du|des|d['’]|quand|lorsque|après|about|when|to|on|of|over|after"
+    r"|aan|over|toen|op|van|na|bij)\s",
+    re.IGNORECASE,
+)
+
+
+def _speaker_asked(question: str) -> set[str]:
+    """The name words of the one whose words a question asks ("Qu'a déclaré la ministre Annelies
+    Verlinden sur…" -> {"annelies", "verlinden"}); empty when it asks none or names no one."""
+    found = _ASKS_WHAT_SAID.search(question)
+    if found is None:
+        return set()
+    who = next(g for g in found.groups() if g)
+    # The speaker alone, not what is said to whom or of what ("la police fédérale à Data News",
+    # "le patron de la police judiciaire de Toulouse").
+    who = _SPEAKER_ENDS.split(who, maxsplit=1)[0]
+    return _name_words("… " + who)
+
+
+def _quotes_speaker(sentence: str, speaker: set[str]) -> bool:
+    """The sentence gives words as the speaker's: after a verb of saying or "selon" ("explique
+    Franck Schuermans"), or with one after the name ("Annelies Verlinden, a confirmé")."""
+    folded = fold(sentence)
+    for word in re.finditer(r"\w+", folded):
+        if word.group(0) not in speaker:
+            continue
+        if attributes_to(sentence, {word.group(0)}) or _SAYING_AFTER_NAME.search(
+            folded[word.end() :]
+        ):
+            return True
+    return False

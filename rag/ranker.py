@@ -167,8 +167,9 @@ _ROLE_NAMED_AFTER = re.compile(
 
 
 def asked_role(question: str) -> re.Pattern[str] | None:
-    """The words of the role a question asks a person by ("quel magistrat", "which minister"),
-    or None when it asks for no role."""
+    """The words of the role a question asks a person by ("quel magistrat", "which minister",
+    "comment s'appellent les deux policiers", "who is the commissioner-general"), or None
+    when it asks for no role."""
     asked = _ASKS_NAMED_PERSON.search(question)
     named = _ROLE_NAMED_AFTER.search(question)
     if asked is None and named is None:

@@ -168,6 +168,32 @@ def test_a_reply_asked_is_the_sentence_after_the_request(service: AnswerService)
     assert "personne n'avait connaissance" in told.answer and len(told.citations) == 1
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # La Quadrature du Net is named as launching Technopolice, never as saying anything.
+        "Qu'a déclaré La Quadrature du Net au sujet du rapport du ministère de l'Intérieur sur "
+        "Briefcam ?",
+        "How did Europol respond to Belgian officers using Clearview during its taskforce?",
+    ],
+)
+def test_words_of_someone_the_texts_never_quote_are_not_given(
+    service: AnswerService, question: str
+) -> None:
+    answer = service.ask(question)
+    assert answer.abstained and answer.abstain_reason == "weak_evidence", answer.answer
+
+
+def test_words_of_someone_the_texts_quote_are_given(service: AnswerService) -> None:
+    answer = service.ask("Qu'a dit Franck Schuermans au sujet de l'usage de Clearview ?")
+    assert not answer.abstained and "Schuermans" in answer.answer
+    # "La société a indiqué…" after the request is Clearview's reply, though it is not named.
+    reply = service.ask(
+        "Qu'a répondu Clearview AI quand la police belge lui a demandé d'effacer les images ?"
+    )
+    assert not reply.abstained and "pas en mesure" in reply.answer
+
+
 def test_a_reply_no_sentence_tells_is_not_given(service: AnswerService) -> None:
     # The letter is told, and then the MPs' tweet: no reply follows.
     answer = service.ask(
