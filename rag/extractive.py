@@ -1170,15 +1170,18 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         the same thing (close to the best sentence, naming what it names) that gives another
         figure or date. Looked for among the candidates and the best sentence's neighbours."""
         best = ranked[0]
+        kind = expected_answer(question)
+        # "…s'est-elle bien tenue en 2019 ?", "…take place in 2019?": a year to check is a date
+        # asked too.
+        checks_a_year = kind is None and bool(_CHECKS_A_YEAR.search(question))
         extract = (
             count_values
             if _ASKS_COUNT.search(question)
-            else (_month_dates if _ASKS_DATE.search(question) else None)
+            else (_month_dates if _ASKS_DATE.search(question) or checks_a_year else None)
         )
         if extract is None:
             return None
         best_values = extract(best.text)
-        kind = expected_answer(question)
         if not best_values or (kind == "count" and best.answer_type < COUNT_MATCHED):
             return None  # only a count of what is asked can contradict another
         pool = {c.info.node_id: c for c in ranked[1:] if c.info.doc_id != best.info.doc_id}
@@ -1460,6 +1463,9 @@ def _has_word(folded: str, word: str) -> bool:
 
 def _overlap(a: set[str], b: set[str]) -> float:
     return len(a & b) / max(1, min(len(a), len(b)))
+
+
+_CHECKS_A_YEAR = re.compile(r"\b(?:en|in)\s+(?:19|20)\d\d\s*\?\s*$", re.IGNORECASE)
 
 
 # "Qu'a déclaré X", "what did X say", "how did X react", "wat zei X": what someone said asked.
