@@ -113,7 +113,10 @@ def test_a_count_over_the_years_asked_is_set_against_the_same_count_elsewhere(
 
 def test_a_year_to_check_gets_both_sides(service: AnswerService) -> None:
     # One text dates the Europol taskforce to October 2016, the other to October 2019.
-    answer = service.ask("Did the Europol taskforce in The Hague really take place in 2019?")
+    answer = service.ask(
+        "Did the Europol taskforce in The Hague where Clearview was tested really take place "
+        "in 2019?"
+    )
     assert answer.conflict
     assert "2016" in answer.answer and "2019" in answer.answer
     _assert_exact_quotes(service, answer)
