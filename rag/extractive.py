@@ -170,19 +170,14 @@ _ASKS_REPLY = re.compile(
     r"|hoe\s+reageerde)\b",
     re.IGNORECASE,
 )
+_REPLYING = (
+    r"répon\w*|rétorqu\w*|réagi\w*|indiqu\w*|expliqu\w*|déclar\w*|affirm\w*|assur\w*|précis\w*"
+)
 # A sentence that already tells a reply or a statement ("pour se voir répondre que…").
-_TELLS_REPLY = re.compile(
-    r"[«“\"]|\b(?:répon\w*|rétorqu\w*|réagi\w*|indiqu\w*|expliqu\w*|déclar\w*|affirm\w*"
-    r"|assur\w*|précis\w*|selon)\b",
-    re.IGNORECASE,
-)
-# A sentence telling a reply without quoting it ("La société a indiqué qu'elle n'était pas en
-# mesure…").
-_REPLY_VERB = re.compile(
-    r"\b(?:répon\w*|rétorqu\w*|réagi\w*|indiqu\w*|expliqu\w*|déclar\w*|affirm\w*|assur\w*"
-    r"|précis\w*|refus\w*|accept\w*|pas en mesure)\b",
-    re.IGNORECASE,
-)
+_TELLS_REPLY = re.compile(rf"[«“\"]|\b(?:{_REPLYING}|selon)\b", re.IGNORECASE)
+# The sentence after a request, telling the reply without quoting it ("La société a indiqué
+# qu'elle n'était pas en mesure…").
+_REPLY_VERB = re.compile(rf"\b(?:{_REPLYING}|refus\w*|accept\w*|pas en mesure)\b", re.IGNORECASE)
 # Quotation marks. Sources also close with “ or open and close with ", so where a sentence has
 # no ”, its “ (like ") opens and closes in turn.
 _QUOTE_MARK = re.compile(r"[“”«»\"]")
@@ -1111,13 +1106,14 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         # A date is an event's: a runner-up lacking a name of the question that the best
         # sentence holds ("dans le Val-D'Oise") dates another event.
         names = _name_words(question) if kind == "date" else set()
-        held = {n for n in names if _has_word(fold(ranked[0].text), n)}
+        best_text = fold(ranked[0].text)
+        held = {n for n in names if _has_word(best_text, n)}
         close = [
             (i, c)
             for i, c in enumerate(ranked[1:6], start=1)
             if c.score >= ranked[0].score - margin
             and (not same_document or c.info.doc_id == ranked[0].info.doc_id)
-            and all(_has_word(fold(c.text), n) for n in held)
+            and (not held or all(_has_word(fold(c.text), n) for n in held))
         ]
         fullest = max((c.answer_type for _, c in close), default=0.0)
         if fullest <= ranked[0].answer_type:
