@@ -304,3 +304,41 @@ def countries_named(text: str) -> set[str]:
     """The ISO codes of the countries the text names ("aux Pays-Bas" -> {"NL"})."""
     pattern, codes = _country_names()
     return {codes[name] for name in pattern.findall(fold(text))}
+
+
+# "Quels départements / which departments / welke departementen": French departments are
+# asked, answered only by a passage naming departments other than those the question names.
+_ASKS_DEPARTMENTS = re.compile(
+    r"\b(?:quel(?:le)?s?|which|what|welke?)(?:\s+[\w'’-]+){0,4}?"
+    r"\s+(?<!police )(?:départements?|departments?|departement(?:en)?)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_departments(question: str) -> bool:
+    return bool(_ASKS_DEPARTMENTS.search(question))
+
+
+@lru_cache(maxsize=1)
+def _department_names() -> re.Pattern[str]:
+    """France's departments (pycountry's ISO 3166-2 data), as one pattern over folded text."""
+    import pycountry
+
+    names = {
+        fold(division.name).replace("’", "'")
+        for division in pycountry.subdivisions.get(country_code="FR")
+        if "department" in division.type.lower() or division.name == "Paris"
+    }
+    ordered = sorted(names, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(name) for name in ordered) + r")\b")
+
+
+def departments_named(text: str) -> set[str]:
+    """The French departments the text names, folded ("dans le Val-D’Oise" -> {"val-d'oise"});
+    a name counts only written with a capital ("Nord", not "du nord")."""
+    folded = fold(text).replace("’", "'")
+    return {
+        m.group(0)
+        for m in _department_names().finditer(folded)
+        if text[m.start() : m.start() + 1].isupper()
+    }

@@ -34,11 +34,13 @@ from rag.answer_types import (
     asked_unit,
     asks_countries,
     asks_day,
+    asks_departments,
     asks_money,
     count_values,
     countries_named,
     counts_with_nouns,
     days_in,
+    departments_named,
     has_day,
     has_money,
 )
@@ -128,6 +130,18 @@ _ASKS_DATE = re.compile(
 _ASKS_SINCE = re.compile(
     rf"\b(?:depuis quand|since when|sinds wanneer)\b|{ASKS_DURATION.pattern}", re.IGNORECASE
 )
+# "Jusqu'à quand / until when / tot wanneer": the date something ended ("jusqu'au 10 février
+# 2020") answers better than any other date.
+_ASKS_UNTIL = re.compile(
+    r"\b(?:jusqu['’](?:à|a)\s+(?:quand|quelle date)|until (?:when|what date)"
+    r"|tot (?:wanneer|welke datum))\b",
+    re.IGNORECASE,
+)
+_ENDING = re.compile(
+    r"\b(?:jusqu['’](?:au|à|a|en)|until|till|tot)\s+(?:le\s+)?(?:\d{1,2}(?:er)?\s+)?"
+    rf"(?:(?:{MONTHS})\s+)?(?:19|20)\d\d\b",
+    re.IGNORECASE,
+)
 _DURATION = re.compile(
     r"\b(?:depuis|pendant|durant|for|since|sinds|al|gedurende)\s+"
     r"(?:(?:au moins|plus de|près de|presque|at least|more than|nearly|almost|minstens|meer dan"
@@ -139,6 +153,12 @@ _STARTING = re.compile(
     rf"\b(?:depuis|dès|de|from|since|sinds|vanaf|van)\s+(?:(?:fin|début|mi|late|early|eind|begin)\s+)?"
     rf"(?:(?:le\s+)?\d{{1,2}}\s+)?"
     rf"(?:(?:{MONTHS})\s+)?(?:19|20)\d\d\b",
+    re.IGNORECASE,
+)
+# "Du 14 au 25 octobre 2016", "entre 2021 et 2023": a span of time, which says how long.
+_SPAN = re.compile(
+    rf"\b(?:du|from|van)\s+\d{{1,2}}(?:er)?\s+(?:(?:{MONTHS})\s+)?(?:au|to|until|tot)\s+\d"
+    r"|\b(?:entre|between|tussen)\s+(?:19|20)\d\d\s+(?:et|and|en)\s+(?:19|20)\d\d\b",
     re.IGNORECASE,
 )
 _WHY = (
@@ -292,7 +312,7 @@ def expected_answer(question: str) -> str | None:
         return "reason"
     if asks_person(question) or _ASKS_BODY.search(question) or _ASKS_THING_NAME.search(question):
         return "name"
-    if _ASKS_WHERE.search(question):
+    if _ASKS_WHERE.search(question) or asks_departments(question):
         return "name"
     return None
 
@@ -327,6 +347,10 @@ def gives_answer_type(
         matcher = units or _STEM_ONLY
         return matcher.strength(unit, language, (c.noun for c in counts if c.noun))
     if kind == "date":
+        if _ASKS_UNTIL.search(question) and _ENDING.search(sentence):
+            return 1.0
+        if _ASKS_UNTIL.search(question):
+            return 0.5 if _dates(sentence) - _dates(question) else 0.0
         if _ASKS_SINCE.search(question):
             if _DURATION.search(sentence) or _STARTING.search(sentence):
                 return 1.0
@@ -339,6 +363,8 @@ def gives_answer_type(
     if kind == "reason":
         return float(bool(_GIVES_REASON.search(sentence)))
     if kind == "name":
+        if asks_departments(question):
+            return float(bool(departments_named(sentence) - departments_named(question)))
         asked = fold(question)
         if asks_person(question):
             wanted = NAMES_FOR_A_LIST if _ASKS_SEVERAL.search(question) else 1
@@ -1048,6 +1074,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             quoted = self._answer_type_first(question, ranked)[:2]
             if not any(countries_named(c.text) - asked for c in quoted):
                 return "name_not_given"
+        if asks_departments(question):
+            # "Quels sont les quatre autres départements…": the same, with French departments.
+            asked = departments_named(question)
+            quoted = self._answer_type_first(question, ranked)[:2]
+            if not any(departments_named(c.text) - asked for c in quoted):
+                return "name_not_given"
         if kind == "count" and (asks_money(question) or asked_unit(question)):
             if any(c.answer_type >= COUNT_MATCHED for c in leading):
                 return None
@@ -1060,6 +1092,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             # "When…": the sentence quoted must date something ("Du 21 au 24 novembre" too);
             # dates elsewhere among the leading passages are other events'.
             quoted = self._answer_type_first(question, ranked)[0]
+            if ASKS_DURATION.search(question):
+                # "How long were the licences valid?": a date alone does not say how long.
+                if _DURATION.search(quoted.text) or _SPAN.search(quoted.text):
+                    return None
+                return None if _STARTING.search(quoted.text) else "weak_evidence"
             if has_day(quoted.text) or gives_answer_type("date", quoted.text, question) > 0:
                 return None
             return "day_not_given"

@@ -43,7 +43,7 @@ _ASKS_NAMED_PERSON = re.compile(
     rf"\b({NAMING}(?!{THING_NAMED})"
     r"|quel(?:le)?s? (?:magistrat|parlementaire|député|ministre|élu|personne|auteure?|juge"
     r"|procureur|journaliste|commissaire|directeur|directrice|avocat|fondateur|porte-parole)s?"
-    r"|which (?:[\w-]+ ){0,2}(?:person|minister|deputy|deputies|magistrate|mp|senator"
+    r"|which (?:[\w-]+ ){0,3}(?:person|minister|deputy|deputies|magistrate|mp|senator"
     r"|politician|member|judge|prosecutor|journalist|reporter|commissioner|director|lawyer"
     r"|founder|spokes(?:person|man|woman))s?"
     r"|welke? (?:[\w-]+ ){0,2}(?:\w+-)?(?:minister|persoon|politicus|parlementariër|magistraat"
@@ -154,8 +154,9 @@ _ROLES = (
     ),
     re.compile(
         r"\b(?:policiers?|enqueteurs?|gendarmes?|inspecteurs?|officers?|investigators?"
-        r"|inspectors?|agent(?:s|en)?|politiemensen|speurders?)\b"
+        r"|inspectors?|(?:politie)?agent(?:s|en)?|politiemensen|speurders?)\b"
     ),
+    re.compile(r"\b(?:porte-paroles?|spokes(?:person|man|woman|people)s?|woordvoerders?)\b"),
 )
 # A role named after "comment s'appellent / the name of / qui est" ("les deux policiers",
 # "the commissioner-general"): the seven words that follow.

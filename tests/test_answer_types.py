@@ -1,6 +1,8 @@
 """What a "how many" question counts, matched across languages with the real embedding model,
 and the answerer's refusal to quote a figure of something else."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -11,9 +13,11 @@ from rag.answer_types import (
     asked_unit,
     asks_countries,
     asks_day,
+    asks_departments,
     asks_money,
     countries_named,
     counts_with_nouns,
+    departments_named,
     has_day,
     has_money,
 )
@@ -344,7 +348,7 @@ def test_a_quotation_closed_without_its_start_is_recognised(sentence: str, close
         ("À quel moment Disclose a-t-il révélé l'affaire ?", "date"),
         ("At what point did Disclose reveal it?", "date"),
         ("In welk jaar begon het?", "date"),
-        ("In welk departement werd het gebruikt?", None),  # not a date: 'in welk' + a place
+        ("In welk departement werd het gebruikt?", "name"),  # not a date: a department's name
         ("Tot wanneer gebruikte de politie Clearview?", "date"),
         ("À quelle période s'est tenue la taskforce ?", "date"),
         ("Qu'a répondu la police quand on l'a interrogée en 2021 ?", None),
@@ -546,3 +550,59 @@ def test_countries_are_named_in_three_languages() -> None:
     assert countries_named("à la Haye, aux Pays-Bas") == {"NL"}
     assert countries_named("Apart from Belgium, naast België, en Belgique") == {"BE"}
     assert countries_named("Plusieurs pays ont été mentionnés par BuzzFeed.") == set()
+
+
+def test_departments_are_asked_and_named_in_three_languages() -> None:
+    assert asks_departments(
+        "Quels sont les quatre autres départements, en plus de la Haute-Garonne ?"
+    )
+    assert asks_departments("In welk Frans departement werd het gebruikt?")
+    assert asks_departments("Besides Haute-Garonne, which four other departments did it reach?")
+    assert not asks_departments("Which police department used it?")
+    assert expected_answer("Dans quel département l'a-t-on utilisé illégalement ?") == "name"
+    assert departments_named("dans le Val-D’Oise et en Haute-Garonne") == {
+        "val-d'oise",
+        "haute-garonne",
+    }
+    assert departments_named("au nord de la ville") == set()  # "Nord" only with a capital
+
+
+def test_departments_asked_are_answered_by_a_passage_naming_another(
+    service: AnswerService,
+) -> None:
+    where = service.ask(
+        "Dans quel département la reconnaissance faciale de Briefcam a-t-elle été utilisée "
+        "illégalement ?"
+    )
+    assert not where.abstained and "Val-D’Oise" in where.answer, where.answer
+    # Disclose says "en Haute-Garonne et dans quatre autres départements" and never names them.
+    others = service.ask(
+        "Quels sont les quatre autres départements, en plus de la Haute-Garonne, où la police "
+        "aurait utilisé le logiciel israélien ?"
+    )
+    assert others.abstained and others.abstain_reason == "name_not_given", others.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Jusqu'à quelle date la police fédérale belge s'est-elle servie de Clearview ?",
+        "Until when did the federal police use Clearview?",
+        "Tot wanneer heeft de federale politie Clearview gebruikt?",
+    ],
+)
+def test_until_when_is_answered_by_the_date_something_ended(question: str) -> None:
+    ended = "Le logiciel a été utilisé jusqu’au 10 février 2020."
+    began = "Il a été utilisé pour la première fois en octobre 2019."
+    assert gives_answer_type("date", ended, question) == 1.0
+    assert gives_answer_type("date", began, question) == 0.5
+
+
+def test_how_long_is_not_answered_by_a_date_alone(service: AnswerService) -> None:
+    # The trial licences were "valables pour une période déterminée": no text says how long.
+    valid = service.ask(
+        "For how long were the free Clearview trial licences given to the Belgian officers valid?"
+    )
+    assert valid.abstained, valid.answer
+    lasted = service.ask("Combien de temps a duré la taskforce d'Europol à La Haye ?")
+    assert not lasted.abstained and re.search(r"du\s14\sau\s25\soctobre", lasted.answer)

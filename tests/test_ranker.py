@@ -111,6 +111,8 @@ def test_a_sentence_attributed_to_a_source_is_told_from_one_naming_it() -> None:
         ("Which judge handled the case?", "juge", "député"),
         ("Welke minister bevestigde het gebruik?", "ministre", "procureur"),
         ("Quels députés ont saisi la justice ?", "élu", "juge"),
+        ("Hoe heten de twee Belgische politieagenten?", "policier", "directeur"),
+        ("Which Belgian federal police spokesperson told Data News?", "porte-parole", "patron"),
     ],
 )
 def test_the_role_asked_is_read_in_any_language(
