@@ -282,10 +282,27 @@ _COUNTRIES = {
         re.IGNORECASE,
     ),
     "BE": re.compile(
-        r"\b(?:belgique|belge|belges|belgium|belgian|belgians|belgië|belgisch|belgische)\b",
+        r"\b(?:belgique|belge|belges|belgium|belgian|belgians|belgië|belgisch|belgische|belgen)\b",
         re.IGNORECASE,
     ),
 }
+
+
+# "Combien de photos de Belges", "how many photos of Belgian people", "hoeveel foto's van
+# Belgen": what is counted is a people's; a count of every image does not answer it.
+_COUNTED_OF = re.compile(
+    r"\b(?:combien|how many|hoeveel)\s+(?:de\s+|d['’]\s*)?[\w'’-]+\s+(?:de|d['’]|des|of|van)"
+    r"\s*(?:the\s+)?([\w-]+)",
+    re.IGNORECASE,
+)
+
+
+def counted_people(question: str) -> re.Pattern[str] | None:
+    """The words of the people whose things the question counts, or None."""
+    counted = _COUNTED_OF.search(question)
+    if counted is None:
+        return None
+    return next((words for words in _COUNTRIES.values() if words.fullmatch(counted[1])), None)
 
 
 def country_asked(question: str) -> str | None:
@@ -1081,7 +1098,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if not any(departments_named(c.text) - asked for c in quoted):
                 return "name_not_given"
         if kind == "count" and (asks_money(question) or asked_unit(question)):
-            if any(c.answer_type >= COUNT_MATCHED for c in leading):
+            people = counted_people(question)
+            if any(
+                c.answer_type >= COUNT_MATCHED and (people is None or people.search(c.text))
+                for c in leading
+            ):
                 return None
             reason = "amount_not_given" if asks_money(question) else "figure_not_given"
         elif kind == "date" and asks_day(question):

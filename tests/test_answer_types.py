@@ -24,6 +24,7 @@ from rag.answer_types import (
 from rag.extractive import (
     Candidate,
     closes_unopened_quote,
+    counted_people,
     country_asked,
     expected_answer,
     gives_answer_type,
@@ -606,3 +607,18 @@ def test_how_long_is_not_answered_by_a_date_alone(service: AnswerService) -> Non
     assert valid.abstained, valid.answer
     lasted = service.ask("Combien de temps a duré la taskforce d'Europol à La Haye ?")
     assert not lasted.abstained and re.search(r"du\s14\sau\s25\soctobre", lasted.answer)
+
+
+def test_a_count_of_a_people_s_things_needs_a_passage_naming_that_people(
+    service: AnswerService,
+) -> None:
+    assert counted_people("Combien de photos de Belges se trouvent dans la base ?") is not None
+    assert counted_people("How many photos of Belgian people are there?") is not None
+    assert counted_people("How many uses of Clearview are they blamed for?") is None
+    # Clearview claims "plus de trois milliards d'images" in all; no text counts Belgians'.
+    belgians = service.ask("Hoeveel foto's van Belgen staan er in de databank van Clearview?")
+    assert belgians.abstained and belgians.abstain_reason == "figure_not_given", belgians.answer
+    uses = service.ask(
+        "How many uses of Clearview are the two Belgian federal police officers blamed for?"
+    )
+    assert not uses.abstained and "78" in uses.answer, uses.answer
