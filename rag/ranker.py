@@ -22,8 +22,8 @@ RANKER_PATH = Path(__file__).with_name("ranker.json")
 # "Comment s'appelle…", "what is the name of…", "hoe heet…": a person's name unless what is
 # named is a thing ("comment s'appelle le logiciel", "what is the name of the software").
 NAMING = (
-    r"(?:comment s['’]appellen?t?|quel est le nom|what(?: i|['’])s the name|names? of|hoe heten"
-    r"|hoe heet|wat is de naam)"
+    r"(?:comment s['’]appellen?t?|quel est le nom|quels sont les noms|what(?: i|['’])s the name"
+    r"|names? of|hoe heten|hoe heet|wat is de naam|wat zijn de namen)"
 )
 THING_NAMED = (
     r"\s+(?:(?:du|de la|de l['’]|des|de|d['’]|of|van)\s*)?"
@@ -42,13 +42,15 @@ THING_NAMED = (
 _ASKS_NAMED_PERSON = re.compile(
     rf"\b({NAMING}(?!{THING_NAMED})"
     r"|quel(?:le)?s? (?:magistrat|parlementaire|député|ministre|élu|personne|auteure?|juge"
-    r"|procureur|journaliste|commissaire|directeur|directrice|avocat|fondateur|porte-parole)s?"
+    r"|procureur|journaliste|commissaire|directeur|directrice|avocat|fondateur|porte-parole"
+    r"|inspecteur|enquêteur|policier|gendarme)s?"
     r"|which (?:[\w-]+ ){0,3}(?:person|minister|deputy|deputies|magistrate|mp|senator"
     r"|politician|member|judge|prosecutor|journalist|reporter|commissioner|director|lawyer"
-    r"|founder|spokes(?:person|man|woman))s?"
+    r"|founder|spokes(?:person|man|woman)|inspector|investigator|officer)s?"
     r"|welke? (?:[\w-]+ ){0,2}(?:\w+-)?(?:minister|persoon|politicus|parlementariër|magistraat"
     r"|afgevaardigde|kamerl(?:id|eden)|parlementsl(?:id|eden)|rechter|onderzoeksrechter"
-    r"|procureur|journalist|commissaris|directeur|advocaat|oprichter|woordvoerder)\w*)\b",
+    r"|procureur|journalist|commissaris|directeur|advocaat|oprichter|woordvoerder|inspecteur"
+    r"|agent|speurder)\w*)\b",
     re.IGNORECASE,
 )
 # Questions that want a person's name, not a body's ("qui", "quel magistrat", "who").

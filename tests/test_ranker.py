@@ -136,6 +136,14 @@ def test_a_role_named_after_the_question_words_is_asked() -> None:
     commissioner = asked_role("Qui est le commissaire général de la police fédérale ?")
     assert commissioner is not None and commissioner.search("commissaire")
     assert asked_role("Wie is de commissaris-generaal van de federale politie?") is commissioner
+    for question in (
+        "Quels sont les noms des deux policiers belges ?",
+        "Wat zijn de namen van de twee Belgische agenten?",
+        "Quels inspecteurs ont rédigé le rapport ?",
+        "Which inspectors wrote the report?",
+        "Welke inspecteurs schreven het rapport?",
+    ):
+        assert asked_role(question) is police, question
 
 
 def test_dutch_asks_a_person_with_welk_and_welke() -> None:
