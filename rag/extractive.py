@@ -297,6 +297,22 @@ _COUNTED_OF = re.compile(
 )
 
 
+# "Combien de pays BuzzFeed a-t-il cités ?", "how many countries did BuzzFeed name?", "hoeveel
+# landen noemde BuzzFeed?": a count some source gave, not any count of the thing.
+_COUNTED_BY = re.compile(
+    r"\b(?P<fr>[A-Z][\w-]+)\s+a-t-(?:il|elle)\s+(?:cité|mentionné|évoqué|signalé|recensé"
+    r"|compté|nommé|dénombré|revendiqué|rapporté|affirmé)"
+    r"|\bdid\s+(?P<en>[A-Z][\w-]+)\s+(?:report|name|cite|mention|list|count|claim|say|give)"
+    r"|\b(?:noemde|meldde|telde|vermeldde|noemt|meldt|telt)\s+(?P<nl>[A-Z][\w-]+)",
+)
+
+
+def counted_by(question: str) -> str | None:
+    """The source whose count the question asks (folded), or None."""
+    found = _COUNTED_BY.search(question)
+    return None if found is None else fold(next(g for g in found.groups() if g))
+
+
 def counted_people(question: str) -> re.Pattern[str] | None:
     """The words of the people whose things the question counts, or None."""
     counted = _COUNTED_OF.search(question)
@@ -1098,9 +1114,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             if not any(departments_named(c.text) - asked for c in quoted):
                 return "name_not_given"
         if kind == "count" and (asks_money(question) or asked_unit(question)):
-            people = counted_people(question)
+            people, source = counted_people(question), counted_by(question)
             if any(
-                c.answer_type >= COUNT_MATCHED and (people is None or people.search(c.text))
+                c.answer_type >= COUNT_MATCHED
+                and (people is None or people.search(c.text))
+                and (source is None or _has_word(fold(self._window(c.info)), source))
                 for c in leading
             ):
                 return None

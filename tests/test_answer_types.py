@@ -24,6 +24,7 @@ from rag.answer_types import (
 from rag.extractive import (
     Candidate,
     closes_unopened_quote,
+    counted_by,
     counted_people,
     country_asked,
     expected_answer,
@@ -622,3 +623,15 @@ def test_a_count_of_a_people_s_things_needs_a_passage_naming_that_people(
         "How many uses of Clearview are the two Belgian federal police officers blamed for?"
     )
     assert not uses.abstained and "78" in uses.answer, uses.answer
+
+
+def test_a_count_a_source_gave_needs_a_passage_naming_that_source(service: AnswerService) -> None:
+    assert counted_by("Combien de pays BuzzFeed a-t-il cités ?") == "buzzfeed"
+    assert counted_by("In how many countries did BuzzFeed report its use?") == "buzzfeed"
+    assert counted_by("Hoeveel landen noemde BuzzFeed?") == "buzzfeed"
+    assert counted_by("How many times did the police use it?") is None
+    # BuzzFeed only wrote "plusieurs pays"; the 24 countries are Europol's taskforce's.
+    countries = service.ask("Hoeveel landen noemde BuzzFeed als gebruikers van Clearview?")
+    assert countries.abstained and countries.abstain_reason == "figure_not_given"
+    times = service.ask("How many times did BuzzFeed say the federal police used Clearview?")
+    assert not times.abstained and "101" in times.answer, times.answer
