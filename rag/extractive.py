@@ -313,6 +313,18 @@ def counted_by(question: str) -> str | None:
     return None if found is None else fold(next(g for g in found.groups() if g))
 
 
+# A total broken down: "combien par la police et combien par la gendarmerie", "of the 78
+# searches, how many…", "parmi les utilisations…, combien en 2023": one count is not the answer.
+_ASKS_BREAKDOWN = re.compile(
+    r"\b(?:et|and|en)\s+(?:combien|how many|hoeveel)(?:\s+(?:keer|fois|times))?\s+"
+    r"(?:par|après|avant|pendant|en|dans|au|à|ont|sont|ensuite|by|after|afterwards|before"
+    r"|during|in|at|were|was|later|then|door|daarna|na|tijdens|werden|gebeurden)\b"
+    r"|^\W*(?:sur|parmi|of)\s+(?:les|the|all|toutes|tous|des)\b[^?,]*,\s*(?:combien|how many)\b"
+    r"|\bhoeveel\s+van\s+de\b",
+    re.IGNORECASE,
+)
+
+
 def counted_people(question: str) -> re.Pattern[str] | None:
     """The words of the people whose things the question counts, or None."""
     counted = _COUNTED_OF.search(question)
@@ -351,6 +363,12 @@ def expected_answer(question: str) -> str | None:
 
 
 @lru_cache(maxsize=512)  # asked of the same question for every candidate sentence
+def _counts_apart(sentence: str, question: str) -> int:
+    """How many counts the sentence gives that the question does not."""
+    asked = _question_counts(question)
+    return len({c.value for c in counts_with_nouns(sentence)} - asked)
+
+
 def _question_counts(question: str) -> frozenset[int]:
     return frozenset(count_values(question))
 
@@ -1113,10 +1131,19 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             quoted = self._answer_type_first(question, ranked)[:2]
             if not any(departments_named(c.text) - asked for c in quoted):
                 return "name_not_given"
-        if kind == "count" and (asks_money(question) or asked_unit(question)):
+        breakdown = _ASKS_BREAKDOWN.search(question) is not None
+        unit = asked_unit(question)
+        if kind == "count" and (asks_money(question) or unit or breakdown):
             people, source = counted_people(question), counted_by(question)
             if any(
-                c.answer_type >= COUNT_MATCHED
+                # a breakdown's parts ("combien par la police et combien par la gendarmerie")
+                # may name no unit: two counts of anything then answer it
+                (
+                    _counts_apart(c.text, question) >= 2
+                    if breakdown
+                    else c.answer_type >= COUNT_MATCHED
+                )
+                and (not breakdown or unit is None or c.answer_type >= COUNT_MATCHED)
                 and (people is None or people.search(c.text))
                 and (source is None or _has_word(fold(self._window(c.info)), source))
                 for c in leading

@@ -635,3 +635,17 @@ def test_a_count_a_source_gave_needs_a_passage_naming_that_source(service: Answe
     assert countries.abstained and countries.abstain_reason == "figure_not_given"
     times = service.ask("How many times did BuzzFeed say the federal police used Clearview?")
     assert not times.abstained and "101" in times.answer, times.answer
+
+
+def test_a_total_broken_down_is_not_answered_by_the_total(service: AnswerService) -> None:
+    # The texts give the 78 searches in all, never how many were made at The Hague.
+    split = service.ask(
+        "Sur les 78 recherches faites avec Clearview, combien ont eu lieu pendant la task force "
+        "à La Haye et combien après, au bureau en Belgique ?"
+    )
+    assert split.abstained and split.abstain_reason == "figure_not_given", split.answer
+    two_counts = service.ask(
+        "How many times did the Montpellier gendarmerie use Briefcam, and how many of its "
+        "officers were trained on it?"
+    )
+    assert not two_counts.abstained and "20" in two_counts.answer, two_counts.answer
