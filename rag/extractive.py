@@ -44,6 +44,7 @@ from rag.answer_types import (
     has_day,
     has_money,
 )
+from rag.hubness import query_embedder, sentence_hubness
 from rag.language import Language, detect_language, in_quotes, message
 from rag.models import AbstainReason
 from rag.ranker import (
@@ -594,6 +595,19 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self.units = UnitMatcher(self.embed, settings.unit_match_threshold)
         self.scorer = SentenceScorer(index)
         self.people = People.of_texts(doc.text for doc in index.documents.values())
+        self.hubness = (
+            sentence_hubness(
+                index,
+                query_embedder(embed_model),
+                settings.hub_neighbours,
+                settings.hub_max_sentences,
+                cache=settings.data_dir
+                / "hubness"
+                / f"{index.manifest.build_id}-{settings.hub_neighbours}.json",
+            )
+            if embed_model is not None and settings.hub_penalty > 0
+            else {}
+        )
         self.weights = dict(SENTENCE_WEIGHTS)
         self.ranker = LearnedRanker.load() if settings.sentence_ranker == "learned" else None
         self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
@@ -706,7 +720,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         w = self.weights
         lexical_weight = w["lexical_fr"] if language == "fr" else w["lexical_other"]
         for node_id, candidate in candidates.items():
-            candidate.cosine = float(vectors[node_id] @ query_vector)
+            # A hub sentence, close to most questions, is pushed back (rag/hubness.py).
+            candidate.cosine = float(vectors[node_id] @ query_vector) - (
+                self.settings.hub_penalty * self.hubness.get(node_id, 0.0)
+            )
             candidate.terms = self.scorer.sentence_terms[node_id]
             candidate.lexical = self.scorer.coverage(query_terms, candidate.terms)
             candidate.answer_type = (
@@ -1201,6 +1218,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         margin = self.weights["answer_type_margin"]
         if ranked[0].answer_type >= 1:
             ranked = _within_asked_years(question, kind, ranked, margin)
+            ranked = _of_the_person_asked(question, kind, ranked, margin, self.people)
             return _in_asked_role(question, ranked, margin, self.people)
         # A person asked by name or role: a runner-up naming someone from another document
         # than the best passage's is likely someone else (the head of the COC for "the name
@@ -1432,7 +1450,8 @@ def _within_asked_years(
     asked = _years(question) if kind in ("count", "date") else set()
     if not asked:
         return ranked
-    return _close_runner_up_first(ranked, margin, lambda text: asked <= _years(text))
+    # The years asked, all found, are strong evidence: a wider margin than for other signals.
+    return _close_runner_up_first(ranked, 1.5 * margin, lambda text: asked <= _years(text))
 
 
 def _in_asked_role(
@@ -1445,6 +1464,20 @@ def _in_asked_role(
     if role is None:
         return ranked
     return _close_runner_up_first(ranked, margin, lambda text: names_in_role(text, role, people))
+
+
+def _of_the_person_asked(
+    question: str, kind: str, ranked: list[Candidate], margin: float, people: People
+) -> list[Candidate]:
+    """A date asked of what someone did ("when did Hadrien Clouet tweet…") is the date of a
+    sentence naming them: a close runner-up as full that names them beats a best that does
+    not, which dates something else."""
+    asked = set(people.named_in(question))
+    if kind != "date" or not asked:
+        return ranked
+    return _close_runner_up_first(
+        ranked, margin, lambda text: bool(asked & set(people.named_in(text)))
+    )
 
 
 def _attributed_first(question: str, ranked: list[Candidate], margin: float) -> list[Candidate]:
@@ -1516,19 +1549,32 @@ def _gives_name(sentence: str, question: str, people: People) -> bool:
         return names_someone_for_role(sentence, role, question, people)
     if people_named(sentence, question, people):
         return True
-    return not asks_named_person(question) and _names_what_is_not_asked(sentence, fold(question))
+    return not asks_named_person(question) and _names_what_is_not_asked(
+        sentence, fold(question), places=False
+    )
 
 
 _FIRST_WORD = re.compile(r"^\W*([^\W\d_][\w-]*)")
 
 
+# Where a place is named: "à La Haye", "aux Pays-Bas", "in The Hague".
+_AT_A_PLACE = re.compile(
+    r"\b(?:à|au|aux|en|dans|vers|in|at|near|naar|te)\s+(?:(?:le|la|les|l['’]|the|de|het)\s*)?$",
+    re.IGNORECASE,
+)
+
+
 def _names_what_is_not_asked(
-    sentence: str, folded_question: str, people: People = EVERY_PAIR
+    sentence: str, folded_question: str, people: People = EVERY_PAIR, places: bool = True
 ) -> bool:
     """The sentence holds a capitalised name that the (folded) question does not, also as
-    its first word when the corpus only ever writes that word capitalised."""
-    if any(fold(m.group(0)) not in folded_question for m in _NAME.finditer(sentence)):
-        return True
+    its first word when the corpus only ever writes that word capitalised; with `places`
+    false, not a place's name ("à La Haye" answers no "qui")."""
+    for m in _NAME.finditer(sentence):
+        if fold(m.group(0)) in folded_question:
+            continue
+        if places or not _AT_A_PLACE.search(sentence[max(0, m.start() - 12) : m.start()]):
+            return True
     first = _FIRST_WORD.match(sentence)
     word = fold(first.group(1)) if first else ""
     return word in people.proper and word not in folded_question

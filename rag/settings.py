@@ -107,6 +107,22 @@ class RagSettings(BaseSettings):
         description="How far (in standard deviations of its similarity to common counted nouns) a "
         "sentence's counted noun must stand out to count what the question counts.",
     )
+    hub_penalty: float = Field(
+        3.0,
+        ge=0.0,
+        description="How much a candidate sentence's cosine is lowered per unit of its hubness "
+        "(its mean cosine to the sentences that, asked as queries, come closest to it, above "
+        "the corpus's mean); 0 turns the correction off.",
+    )
+    hub_neighbours: int = Field(
+        10, ge=1, le=100, description="Queries a sentence's hubness is averaged over."
+    )
+    hub_max_sentences: int = Field(
+        5000,
+        ge=0,
+        description="Above this many sentences, hubness is not measured (it embeds every "
+        "sentence again at start-up).",
+    )
     sentence_ranker: Literal["learned", "weighted"] = Field(
         "learned",
         description="How answer sentences are ranked: the logistic model in rag/ranker.json "

