@@ -384,6 +384,8 @@ def eval_command(
                 "abstain_threshold",
                 "abstain_threshold_other",
                 "sentence_ranker",
+                "hub_penalty",
+                "hub_neighbours",
                 "max_answer_sentences",
                 "max_answer_chars",
             }
