@@ -295,9 +295,13 @@ def _country_names() -> tuple[re.Pattern[str], dict[str, str]]:
             for spelling in (name, *(t.gettext(name) for t in translations)):
                 if len(spelling) > 3 and "," not in spelling:
                     codes[fold(spelling)] = country.alpha_2
-    ordered = sorted(codes, key=len, reverse=True)
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(name) for name in ordered) + r")\b")
-    return pattern, codes
+    return _any_of(codes), codes
+
+
+def _any_of(names: Iterable[str]) -> re.Pattern[str]:
+    """One pattern matching any of the (folded) names as whole words, the longest first."""
+    ordered = sorted(set(names), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(name) for name in ordered) + r")\b")
 
 
 def countries_named(text: str) -> set[str]:
@@ -321,24 +325,23 @@ def asks_departments(question: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _department_names() -> re.Pattern[str]:
-    """France's departments (pycountry's ISO 3166-2 data), as one pattern over folded text."""
+    """France's departments (pycountry's ISO 3166-2 data), as one pattern that ignores case
+    (the texts write "Val-D'Oise")."""
     import pycountry
 
-    names = {
-        fold(division.name).replace("’", "'")
+    names = (
+        division.name.replace("’", "'")
         for division in pycountry.subdivisions.get(country_code="FR")
         if "department" in division.type.lower() or division.name == "Paris"
-    }
-    ordered = sorted(names, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(name) for name in ordered) + r")\b")
+    )
+    return re.compile(_any_of(names).pattern, re.IGNORECASE)
 
 
 def departments_named(text: str) -> set[str]:
     """The French departments the text names, folded ("dans le Val-D’Oise" -> {"val-d'oise"});
     a name counts only written with a capital ("Nord", not "du nord")."""
-    folded = fold(text).replace("’", "'")
     return {
-        m.group(0)
-        for m in _department_names().finditer(folded)
-        if text[m.start() : m.start() + 1].isupper()
+        fold(m.group(0))
+        for m in _department_names().finditer(text.replace("’", "'"))
+        if m.group(0)[0].isupper()
     }

@@ -1148,23 +1148,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             quoted = self._answer_type_first(question, ranked)[:2]
             if not any(departments_named(c.text) - asked for c in quoted):
                 return "name_not_given"
-        breakdown = _ASKS_BREAKDOWN.search(question) is not None
         unit = asked_unit(question)
-        if kind == "count" and (asks_money(question) or unit or breakdown):
-            people, source = counted_people(question), counted_by(question)
-            if any(
-                # a breakdown's parts ("combien par la police et combien par la gendarmerie")
-                # may name no unit: two counts of anything then answer it
-                (
-                    _counts_apart(c.text, question) >= 2
-                    if breakdown
-                    else c.answer_type >= COUNT_MATCHED
-                )
-                and (not breakdown or unit is None or c.answer_type >= COUNT_MATCHED)
-                and (people is None or people.search(c.text))
-                and (source is None or _has_word(fold(self._window(c.info)), source))
-                for c in leading
-            ):
+        if kind == "count" and (asks_money(question) or unit or _ASKS_BREAKDOWN.search(question)):
+            if any(self._gives_the_count(c, question, unit is not None) for c in leading):
                 return None
             reason = "amount_not_given" if asks_money(question) else "figure_not_given"
         elif kind == "date" and asks_day(question):
@@ -1199,6 +1185,22 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if neighbour is None or not _gives(reason, neighbour, question, self.people):
             return reason
         return None
+
+    def _gives_the_count(self, candidate: Candidate, question: str, unit_asked: bool) -> bool:
+        """The candidate gives the count asked: of what is asked; of the people whose things
+        are counted ("photos de Belges"); beside the source asked ("BuzzFeed a-t-il cités");
+        and for a total broken down, two counts, of anything when the parts name no unit
+        ("combien par la police et combien par la gendarmerie")."""
+        of_the_unit = candidate.answer_type >= COUNT_MATCHED
+        if _ASKS_BREAKDOWN.search(question):
+            if _counts_apart(candidate.text, question) < 2 or (unit_asked and not of_the_unit):
+                return False
+        elif not of_the_unit:
+            return False
+        people, source = counted_people(question), counted_by(question)
+        if people is not None and not people.search(candidate.text):
+            return False
+        return source is None or _has_word(fold(self._window(candidate.info)), source)
 
     def _reply_follows(self, request: Candidate) -> bool:
         """The sentence after `request` tells a reply ("La société a indiqué qu'elle…")."""
