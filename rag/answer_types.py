@@ -298,10 +298,10 @@ def _country_names() -> tuple[re.Pattern[str], dict[str, str]]:
     return _any_of(codes), codes
 
 
-def _any_of(names: Iterable[str]) -> re.Pattern[str]:
-    """One pattern matching any of the (folded) names as whole words, the longest first."""
+def _any_of(names: Iterable[str], flags: int = 0) -> re.Pattern[str]:
+    """One pattern matching any of the names as whole words, the longest first."""
     ordered = sorted(set(names), key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(name) for name in ordered) + r")\b")
+    return re.compile(r"\b(?:" + "|".join(re.escape(name) for name in ordered) + r")\b", flags)
 
 
 def countries_named(text: str) -> set[str]:
@@ -334,7 +334,7 @@ def _department_names() -> re.Pattern[str]:
         for division in pycountry.subdivisions.get(country_code="FR")
         if "department" in division.type.lower() or division.name == "Paris"
     )
-    return re.compile(_any_of(names).pattern, re.IGNORECASE)
+    return _any_of(names, re.IGNORECASE)
 
 
 def departments_named(text: str) -> set[str]:

@@ -363,13 +363,13 @@ def expected_answer(question: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=512)  # asked of the same question for every candidate sentence
 def _counts_apart(sentence: str, question: str) -> int:
     """How many counts the sentence gives that the question does not."""
     asked = _question_counts(question)
     return len({c.value for c in counts_with_nouns(sentence)} - asked)
 
 
+@lru_cache(maxsize=512)  # asked of the same question for every candidate sentence
 def _question_counts(question: str) -> frozenset[int]:
     return frozenset(count_values(question))
 
@@ -399,9 +399,9 @@ def gives_answer_type(
         matcher = units or _STEM_ONLY
         return matcher.strength(unit, language, (c.noun for c in counts if c.noun))
     if kind == "date":
-        if _ASKS_UNTIL.search(question) and _ENDING.search(sentence):
-            return 1.0
         if _ASKS_UNTIL.search(question):
+            if _ENDING.search(sentence):
+                return 1.0
             return 0.5 if _dates(sentence) - _dates(question) else 0.0
         if _ASKS_SINCE.search(question):
             if _DURATION.search(sentence) or _STARTING.search(sentence):
@@ -1161,14 +1161,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             # "When…": the sentence quoted must date something ("Du 21 au 24 novembre" too);
             # dates elsewhere among the leading passages are other events'.
             quoted = self._answer_type_first(question, ranked)[0]
+            given = gives_answer_type("date", quoted.text, question)
             if ASKS_DURATION.search(question):
-                # "How long were the licences valid?": a date alone does not say how long.
-                if _DURATION.search(quoted.text) or _SPAN.search(quoted.text):
-                    return None
-                return None if _STARTING.search(quoted.text) else "weak_evidence"
-            if has_day(quoted.text) or gives_answer_type("date", quoted.text, question) > 0:
-                return None
-            return "day_not_given"
+                # "How long were the licences valid?": a date alone does not say how long; a
+                # duration, a start ("depuis fin 2018") or a span ("du 14 au 25 octobre") does.
+                return None if given >= 1 or _SPAN.search(quoted.text) else "weak_evidence"
+            return None if has_day(quoted.text) or given > 0 else "day_not_given"
         elif kind == "name" and (
             asks_named_person(question)
             # "qui / who": not for a two-part question, whose other part may be answered
