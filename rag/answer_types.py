@@ -345,3 +345,75 @@ def departments_named(text: str) -> set[str]:
         for m in _department_names().finditer(text.replace("’", "'"))
         if m.group(0)[0].isupper()
     }
+
+
+# Outcomes a question may ask about ("la Cnil a-t-elle infligé une amende", "did they win their
+# appeal", "zijn ze gestraft"): a sanction, a complaint, a court's ruling, compensation, someone
+# being told. Each is answered only by a passage that reports such an outcome, in the French of
+# the texts; a passage that only sets the scene ("un recours juridique collectif") is not one.
+@dataclass(frozen=True)
+class Outcome:
+    asked: re.Pattern[str]
+    told: re.Pattern[str]
+
+
+_OUTCOMES = (
+    Outcome(  # a sanction or a fine
+        re.compile(
+            r"\b(?:sanction\w*|amendes?|puni\w*|pénalis\w*|condamn\w*|fined?|fines|penali[sz]\w*"
+            r"|penalt\w*|punish\w*|convicted|boetes?|beboet|sancties?|gesanctioneerd|gestraft"
+            r"|bestraft|straffen|straf|veroordeeld)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:sanction\w*|amendes?|puni\w*|punition|pénalis\w*|condamn\w*|disciplin\w*"
+            r"|poursuites?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    Outcome(  # a complaint lodged
+        # lodging one, not "la plainte des députés" that the texts tell of
+        re.compile(
+            r"\b(?:port(?:é|er|ent)\s+plainte|déposé\s+(?:une\s+)?plainte"
+            r"|(?:file|filed|lodge|lodged)\s+(?:a\s+)?complaint|complained"
+            r"|klacht(?:en)?\s+(?:ingediend|indienen)|aangifte\s+(?:gedaan|doen))\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"\b(?:plaintes?|signalements?|saisi\w*|recours)\b", re.IGNORECASE),
+    ),
+    Outcome(  # a case won or lost, an appeal
+        re.compile(
+            r"\b(?:gagn\w*|remport\w*|gain de cause|perdu|won|win|lost|gewonnen|verloren"
+            r"|fait appel(?! à)|interjeté appel|appeal\w*|in (?:hoger )?beroep)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:gagn\w*|remport\w*|gain de cause|perdu|rejet\w*|débout\w*|annul\w*"
+            r"|tribunal|jugement|appel|interjet\w*)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    Outcome(  # compensation
+        re.compile(
+            r"\b(?:indemnis\w*|dédommag\w*|compensat\w*|schadevergoeding\w*|vergoed\w*)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"\b(?:indemni\w*|dédommag\w*|réparation|compens\w*)\b", re.IGNORECASE),
+    ),
+    Outcome(  # someone told or warned
+        re.compile(
+            r"\b(?:prévenu\w*|averti\w*|notifi\w*|warned|ingelicht|verwittigd|gewaarschuwd)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"\b(?:inform\w*|prévenu\w*|averti\w*|notifi\w*|au courant)\b", re.IGNORECASE),
+    ),
+)
+
+
+def outcomes_asked(question: str) -> list[Outcome]:
+    """The outcomes the question asks about."""
+    return [outcome for outcome in _OUTCOMES if outcome.asked.search(question)]
+
+
+def tells_outcome(sentence: str, outcome: Outcome) -> bool:
+    return bool(outcome.told.search(sentence))

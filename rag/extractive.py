@@ -43,6 +43,8 @@ from rag.answer_types import (
     departments_named,
     has_day,
     has_money,
+    outcomes_asked,
+    tells_outcome,
 )
 from rag.hubness import query_embedder, sentence_hubness
 from rag.language import Language, detect_language, in_quotes, message
@@ -488,6 +490,7 @@ ABSTAIN_MESSAGES: dict[AbstainReason, str] = {
     "amount_not_given": "abstain_amount",
     "day_not_given": "abstain_day",
     "name_not_given": "abstain_name",
+    "outcome_not_given": "abstain_outcome",
 }
 
 
@@ -1136,6 +1139,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         ):
             # "Qu'a déclaré La Quadrature du Net…": no leading passage gives its words.
             return "weak_evidence"
+        for outcome in outcomes_asked(question):
+            # "La Cnil a-t-elle infligé une amende…": no leading passage reports a fine.
+            if not any(tells_outcome(c.text, outcome) for c in leading):
+                return "outcome_not_given"
         if asks_countries(question):
             # "Outre la Belgique, quels pays…": the passages quoted must name other countries.
             asked = countries_named(question)

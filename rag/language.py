@@ -206,6 +206,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The documents don't give that date.",
         "nl": "De documenten geven die datum niet.",
     },
+    "abstain_outcome": {
+        "fr": "Les documents ne disent pas si cela a eu lieu.",
+        "en": "The documents don't say whether that happened.",
+        "nl": "De documenten zeggen niet of dat gebeurd is.",
+    },
     "abstain_name": {
         "fr": "Les documents ne donnent pas ce nom.",
         "en": "The documents don't give that name.",

@@ -14,6 +14,7 @@ AbstainReason = Literal[
     "amount_not_given",
     "day_not_given",
     "name_not_given",
+    "outcome_not_given",
 ]
 
 
@@ -58,7 +59,7 @@ class Answer(BaseModel):
         None,
         description="Why it abstained: the evidence is weak; the LLM found no answer in the "
         "sources (generative mode); or the documents are about the subject but do not give "
-        "the figure, amount, day or name asked.",
+        "the figure, amount, day, name or outcome asked.",
     )
     mode: Literal["extractive", "generative"] = "extractive"
     language: Literal["fr", "en", "nl"]

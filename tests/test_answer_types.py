@@ -20,6 +20,8 @@ from rag.answer_types import (
     departments_named,
     has_day,
     has_money,
+    outcomes_asked,
+    tells_outcome,
 )
 from rag.extractive import (
     Candidate,
@@ -210,6 +212,23 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "figure_not_given",
             "De documenten geven dat aantal niet.",
         ),
+        (  # the Cnil never authorised Briefcam; no text tells of a fine
+            "La Cnil a-t-elle infligé une amende au ministère de l'Intérieur pour Briefcam ?",
+            "outcome_not_given",
+            "Les documents ne disent pas si cela a eu lieu.",
+        ),
+        (  # the collective's appeal is under way; no text tells how it ended
+            "Did the Human Rights League win its legal challenge against the CCTV cameras in "
+            "Montpellier and Sète?",
+            "outcome_not_given",
+            "The documents don't say whether that happened.",
+        ),
+        (
+            "Zijn de gendarmes die na de dood van Nahel gezichtsherkenning gebruikten daarvoor "
+            "gestraft?",
+            "outcome_not_given",
+            "De documenten zeggen niet of dat gebeurd is.",
+        ),
     ],
 )
 def test_a_figure_of_something_else_is_not_an_answer(
@@ -219,6 +238,18 @@ def test_a_figure_of_something_else_is_not_an_answer(
     assert answer.abstained and answer.abstain_reason == reason, answer.answer
     assert answer.answer.startswith(opening)
     assert 1 <= len(answer.citations) <= 2  # still shows the nearest passages
+
+
+def test_an_outcome_asked_is_told_only_by_a_passage_reporting_one() -> None:
+    (fine,) = outcomes_asked("Has the Belgian Data Protection Authority fined Clearview AI?")
+    assert tells_outcome("ils pourraient être sanctionnés par leur hiérarchie", fine)
+    assert not tells_outcome("Son utilisation n'avait pas été autorisée par la Cnil.", fine)
+    (lodged,) = outcomes_asked("Hebben de twee mensen een klacht ingediend?")
+    assert tells_outcome("un signalement au procureur", lodged)
+    # a complaint the texts tell of, asked about, is a topic, not an outcome asked
+    assert outcomes_asked("Why did the complaint filed by the LFI MPs go nowhere?") == []
+    # "faire appel à" is to call on someone, not to appeal a ruling
+    assert outcomes_asked("La police a-t-elle fait appel à une société privée ?") == []
 
 
 @pytest.mark.parametrize(
