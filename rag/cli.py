@@ -379,6 +379,7 @@ def eval_command(
                 "bm25_top_k",
                 "fused_top_k",
                 "sentence_top_k",
+                "dated_top_k",
                 "dense_weight_french",
                 "dense_weight_other",
                 "abstain_threshold",

@@ -135,14 +135,19 @@ _ASKS_SINCE = re.compile(
 )
 # "Jusqu'à quand / until when / tot wanneer": the date something ended ("jusqu'au 10 février
 # 2020") answers better than any other date.
+# "Until when", and "when did they stop" ("quand ont-ils cessé de…", not "quand a-t-on arrêté
+# le suspect"): the date something ended.
 _ASKS_UNTIL = re.compile(
     r"\b(?:jusqu['’](?:à|a)\s+(?:quand|quelle date)|until (?:when|what date)"
-    r"|tot (?:wanneer|welke datum))\b",
+    r"|tot (?:wanneer|welke datum)"
+    r"|quand\b[^?]*\b(?:arrêt\w*|cess\w*)\s+(?:de|d['’])|quand\b[^?]*\bstopp\w*"
+    r"|when\b[^?]*\b(?:stop(?:ped)?|cease[ds]?|quit)"
+    r"|wanneer\b[^?]*\b(?:gestopt|stopte|stopten|opgehouden|hield\w* op))\b",
     re.IGNORECASE,
 )
 _ENDING = re.compile(
     r"\b(?:jusqu['’](?:au|à|a|en)|until|till|tot)\s+(?:le\s+)?(?:\d{1,2}(?:er)?\s+)?"
-    rf"(?:(?:{MONTHS})\s+)?(?:19|20)\d\d\b",
+    rf"(?:(?:{MONTHS})\s+)?(?:19|20)\d\d\b|\bdernière date\b",
     re.IGNORECASE,
 )
 _DURATION = re.compile(
@@ -683,16 +688,32 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                     info.node_id, Candidate(info, self.index.sentence_text(info))
                 )
                 candidate.context = max(candidate.context, hit.score or 0.0)
-        if self.settings.sentence_top_k:
+        kind = expected_answer(bundle.query_str)
+        # A "when" question looks further down the dense sentence search, for sentences that
+        # date what is asked: the date is often in a sentence the question shares few words
+        # with ("jusqu'au 10 février 2020" for "when did they stop").
+        searched = max(
+            self.settings.sentence_top_k, self.settings.dated_top_k if kind == "date" else 0
+        )
+        if searched:
             found = self.index.sentence_collection.query(
                 query_embeddings=[query_vector.tolist()],
-                n_results=min(self.settings.sentence_top_k, len(self.index.sentences)),
+                n_results=min(searched, len(self.index.sentences)),
                 include=[],
             )
-            for node_id in found["ids"][0]:
+            for rank, node_id in enumerate(found["ids"][0]):
                 info = self.index.sentences.get(node_id)
-                if info and not info.boilerplate and node_id not in candidates:
-                    candidates[node_id] = Candidate(info, self.index.sentence_text(info))
+                if not info or info.boilerplate or node_id in candidates:
+                    continue
+                text = self.index.sentence_text(info)
+                if rank >= self.settings.sentence_top_k and (
+                    gives_answer_type(
+                        kind, text, bundle.query_str, self.units, language, self.people
+                    )
+                    < 1.0
+                ):
+                    continue  # further down, only a sentence that dates something
+                candidates[node_id] = Candidate(info, text)
         in_play = {c.info.doc_id for c in candidates.values()}
         about = self._documents_about(bundle.query_str, in_play)
         if about is not None:
@@ -712,7 +733,6 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             sorted(set(candidates) | {n for ids in neighbours.values() for n in ids})
         )
         query_terms = self.scorer.terms(bundle.query_str)
-        kind = expected_answer(bundle.query_str)
         # A person asked by name or role ("the DJSOC officer who searched with Clearview") is
         # named in a document about all the question names, not in one about some of them.
         whose = (

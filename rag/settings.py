@@ -94,6 +94,13 @@ class RagSettings(BaseSettings):
         description="English and Dutch questions: the same, calibrated on their own, since "
         "their scores against French text run lower.",
     )
+    dated_top_k: int = Field(
+        32,
+        ge=0,
+        le=200,
+        description="For a 'when' question, how far down the dense sentence search to look for "
+        "sentences that date what is asked, added as candidates (beyond sentence_top_k).",
+    )
     answer_type_gate: bool = Field(
         True,
         description="Abstain when the question asks how many of something, an amount of money "

@@ -630,6 +630,9 @@ def test_departments_asked_are_answered_by_a_passage_naming_another(
         "Jusqu'à quelle date la police fédérale belge s'est-elle servie de Clearview ?",
         "Until when did the federal police use Clearview?",
         "Tot wanneer heeft de federale politie Clearview gebruikt?",
+        "Quand la police belge a-t-elle cessé de se servir de Clearview ?",
+        "When did the Belgian police stop using Clearview?",
+        "Wanneer is de Belgische politie gestopt met Clearview?",
     ],
 )
 def test_until_when_is_answered_by_the_date_something_ended(question: str) -> None:
@@ -637,6 +640,28 @@ def test_until_when_is_answered_by_the_date_something_ended(question: str) -> No
     began = "Il a été utilisé pour la première fois en octobre 2019."
     assert gives_answer_type("date", ended, question) == 1.0
     assert gives_answer_type("date", began, question) == 0.5
+
+
+def test_an_arrest_asked_is_not_an_ending() -> None:
+    question = "Quand la police a-t-elle arrêté le suspect ?"
+    began = "Il a été utilisé pour la première fois en octobre 2019."
+    assert gives_answer_type("date", began, question) == 1.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When did the Belgian police stop using Clearview?",
+        "Wanneer is de Belgische politie gestopt met het gebruik van Clearview?",
+    ],
+)
+def test_a_date_far_down_the_sentence_search_is_found(
+    service: AnswerService, question: str
+) -> None:
+    # The sentence that dates the end ("jusqu'au 10 février 2020") shares few words with
+    # the question: the dense sentence search ranks it below its first eight.
+    answer = service.ask(question)
+    assert not answer.abstained and "10 février 2020" in answer.answer, answer.answer
 
 
 def test_how_long_is_not_answered_by_a_date_alone(service: AnswerService) -> None:
