@@ -106,7 +106,10 @@ _ASKS_WHERE = re.compile(
     re.IGNORECASE,
 )
 _ASKS_COUNT = re.compile(
-    r"\b(combien|nombre|how many|how much|how often|hoeveel|hoe vaak|aantal|number of)\b",
+    r"\b(combien|nombre|how many|how much|how often|hoeveel|hoe vaak|aantal|number of"
+    r"|quel(?:le)?s?\s+(?:est\s+le\s+|était\s+le\s+)?chiffres?"
+    r"|(?:what|which)\s+(?:was\s+|is\s+)?(?:the\s+)?figures?|what\s+number"
+    r"|welke?\s+(?:cijfers?|getal))\b",
     re.IGNORECASE,
 )
 _ASKS_AMOUNT = re.compile(
@@ -1122,6 +1125,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         # A part asking a figure or a date is answered only by a sentence giving one (a name
         # may be a role's, "au directeur départemental", which the check does not see).
         eligible = [i for i in pool if gives[i] > 0] if kind in ("count", "date") else []
+        if kind == "count" and counts_asked > sum(
+            gives_answer_type(kind, c.text, part, self.units, language) > 0 for c in chosen
+        ):
+            # Two counts asked ("combien de fois…, et quel chiffre BuzzFeed…") and one quoted:
+            # this part's count is in another sentence, though the quoted one may score best.
+            quoted = {c.info.node_id for c in chosen}
+            eligible = [i for i in eligible if i not in quoted]
         eligible = eligible or list(pool)
         best = max(eligible, key=lambda node_id: (scores[node_id], node_id))
         chosen_ids = {c.info.node_id for c in chosen}

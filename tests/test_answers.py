@@ -1,5 +1,7 @@
 """The answer service over the real seed index: contract, exact quotes, languages, abstention."""
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -143,11 +145,12 @@ def test_a_two_part_question_gets_both_sides_and_its_other_part(service: AnswerS
             "total, et à quelle date l'ont-ils utilisé pour la dernière fois ?",
             ("101 et 500", "10 février 2020"),
         ),
-        # One quoted count of uses does not answer both counts asked.
+        # One quoted count of uses does not answer both counts asked (the 78 may be the
+        # minister's "septante-huit consultations" or the COC's "78 utilisations").
         (
             "Combien de fois la police fédérale belge aurait-elle utilisé Clearview selon "
             "BuzzFeed, et combien de consultations la ministre a-t-elle finalement reconnues ?",
-            ("101 et 500", "septante-huit"),
+            ("101 et 500", "78|septante-huit"),
         ),
         # The part's count comes from a sentence that gives one, even outside BuzzFeed's
         # document, which the second part's closest sentence belongs to.
@@ -156,6 +159,18 @@ def test_a_two_part_question_gets_both_sides_and_its_other_part(service: AnswerS
             "many searches were actually counted in the end?",
             ("101 et 500", "78"),
         ),
+        # Two counts asked and the best sentence gives one: the other part's count comes
+        # from another sentence, though the best also scores highest for that part.
+        (
+            "Combien de fois la police belge a-t-elle vraiment utilisé Clearview, et quel "
+            "chiffre BuzzFeed avait-il avancé ?",
+            ("101 et 500", "78"),
+        ),
+        (
+            "How many times did the Montpellier gendarmerie use Briefcam, and how many of its "
+            "members were trained to use it?",
+            ("20 utilisations", "10 militaires"),
+        ),
     ],
 )
 def test_each_part_is_answered_by_a_quote_of_its_own(
@@ -163,7 +178,7 @@ def test_each_part_is_answered_by_a_quote_of_its_own(
 ) -> None:
     answer = service.ask(question)
     text = " ".join(answer.answer.split())  # the source writes "10\u00a0février"
-    assert all(part in text for part in expected)
+    assert all(re.search(part, text) for part in expected), text
     _assert_exact_quotes(service, answer)
 
 
