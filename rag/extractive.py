@@ -212,6 +212,9 @@ _REPLY_VERB = re.compile(rf"\b(?:{_REPLYING}|refus\w*|accept\w*|pas en mesure)\b
 # Quotation marks. Sources also close with “ or open and close with ", so where a sentence has
 # no ”, its “ (like ") opens and closes in turn.
 _QUOTE_MARK = re.compile(r"[“”«»\"]")
+# An outcome asked ("a-t-il été sanctionné") must be told this close to the top: lower down,
+# "sanctionnés" is another matter's (the officers', not Clearview's).
+OUTCOME_DEPTH = 4
 QUOTE_CONTINUATION_MAX = 2  # sentences a short quotation may run on for
 QUOTE_CONTINUATION_CHARS = 200
 
@@ -1171,7 +1174,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             return "weak_evidence"
         for outcome in outcomes_asked(question):
             # "La Cnil a-t-elle infligé une amende…": no leading passage reports a fine.
-            if not any(tells_outcome(c.text, outcome) for c in leading):
+            if not any(tells_outcome(c.text, outcome) for c in ranked[:OUTCOME_DEPTH]):
                 return "outcome_not_given"
         if asks_countries(question):
             # "Outre la Belgique, quels pays…": the passages quoted must name other countries.

@@ -223,6 +223,11 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "outcome_not_given",
             "The documents don't say whether that happened.",
         ),
+        (  # "les deux policiers seront sanctionnés" is the officers' matter, not Clearview's
+            "Was Clearview fined in Belgium over this affair?",
+            "outcome_not_given",
+            "The documents don't say whether that happened.",
+        ),
         (
             "Zijn de gendarmes die na de dood van Nahel gezichtsherkenning gebruikten daarvoor "
             "gestraft?",
