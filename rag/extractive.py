@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -319,6 +319,20 @@ _COUNTED_BY = re.compile(
     r"|\bdid\s+(?P<en>[A-Z][\w-]+)\s+(?:report|name|cite|mention|list|count|claim|say|give)"
     r"|\b(?:noemde|meldde|telde|vermeldde|noemt|meldt|telt)\s+(?P<nl>[A-Z][\w-]+)",
 )
+
+
+# A place the count is asked of: "à Montpellier", "in Toulouse", "te Sète".
+_COUNTED_AT = re.compile(r"\b(?:à|in|te)\s+([A-Z][\w'’-]+(?:[\s-][A-Z][\w'’-]+)?)")
+
+
+def counted_at(question: str, documents: Iterable[str]) -> list[str]:
+    """The places (folded) the question counts things at, of those the folded documents name
+    as written: a city keeps its name across languages, a country does not."""
+    return [
+        place
+        for place in (fold(m.group(1)) for m in _COUNTED_AT.finditer(question))
+        if any(_has_word(text, place) for text in documents)
+    ]
 
 
 def counted_by(question: str) -> str | None:
@@ -1238,7 +1252,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         people, source = counted_people(question), counted_by(question)
         if people is not None and not people.search(candidate.text):
             return False
-        return source is None or _has_word(fold(self._window(candidate.info)), source)
+        window = fold(self._window(candidate.info))
+        places = counted_at(question, self._folded_documents.values())
+        if not all(_has_word(window, place) for place in places):
+            return False  # "combien de personnes identifiées à Montpellier": not elsewhere
+        return source is None or _has_word(window, source)
 
     def _reply_follows(self, request: Candidate) -> bool:
         """The sentence after `request` tells a reply ("La société a indiqué qu'elle…")."""

@@ -26,6 +26,7 @@ from rag.answer_types import (
 from rag.extractive import (
     Candidate,
     closes_unopened_quote,
+    counted_at,
     counted_by,
     counted_people,
     country_asked,
@@ -212,6 +213,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "figure_not_given",
             "De documenten geven dat aantal niet.",
         ),
+        (  # "deux personnes" were flagged in the Val-d'Oise, not in Montpellier
+            "How many people were identified through facial recognition when Briefcam was used "
+            "in Montpellier?",
+            "figure_not_given",
+            "The documents don't give that figure.",
+        ),
         (  # the Cnil never authorised Briefcam; no text tells of a fine
             "La Cnil a-t-elle infligé une amende au ministère de l'Intérieur pour Briefcam ?",
             "outcome_not_given",
@@ -243,6 +250,15 @@ def test_a_figure_of_something_else_is_not_an_answer(
     assert answer.abstained and answer.abstain_reason == reason, answer.answer
     assert answer.answer.startswith(opening)
     assert 1 <= len(answer.citations) <= 2  # still shows the nearest passages
+
+
+def test_a_count_asked_at_a_city_is_given_only_beside_its_name() -> None:
+    documents = ["la gendarmerie de montpellier a utilise 20 fois briefcam", "a la haye"]
+    assert counted_at("How many people were identified in Montpellier?", documents) == [
+        "montpellier"
+    ]
+    # a country's name changes across languages: the question's is not the texts'
+    assert counted_at("How many officers in Belgium used it?", documents) == []
 
 
 def test_an_outcome_asked_is_told_only_by_a_passage_reporting_one() -> None:
