@@ -348,9 +348,10 @@ def departments_named(text: str) -> set[str]:
 
 
 # Outcomes a question may ask about ("la Cnil a-t-elle infligé une amende", "did they win their
-# appeal", "zijn ze gestraft"): a sanction, a complaint, a court's ruling, compensation, someone
-# being told. Each is answered only by a passage that reports such an outcome, in the French of
-# the texts; a passage that only sets the scene ("un recours juridique collectif") is not one.
+# appeal", "zijn ze gestraft"): a sanction, a complaint, a case won or appealed, a court's
+# ruling, compensation, someone being told. Each is answered only by a passage that reports
+# such an outcome, in the French of the texts; a passage that only sets the scene ("un recours
+# juridique collectif") is not one.
 @dataclass(frozen=True)
 class Outcome:
     asked: re.Pattern[str]
@@ -390,6 +391,19 @@ _OUTCOMES = (
         re.compile(
             r"\b(?:gagn\w*|remport\w*|gain de cause|perdu|rejet\w*|débout\w*|annul\w*"
             r"|tribunal|jugement|appel|interjet\w*)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    Outcome(  # what a court or the prosecution decided
+        re.compile(
+            r"\b(?:verdict|jugement|ruling|ruled|uitspraak|vonnis"
+            r"|qu['’]\s*(?:a|ont)\s+décidé\s+(?:la justice|le tribunal|les? juges?)"
+            r"|what did the (?:court|judges?) decide|wat (?:heeft|hebben) de rechters? beslist)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:jugement|tribunal|rejet\w*|débout\w*|annul\w*|gagn\w*|perdu|gain de cause"
+            r"|classement|classée?s? sans suite|non-lieu|irrecevable)\b",
             re.IGNORECASE,
         ),
     ),

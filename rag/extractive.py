@@ -198,7 +198,11 @@ _ASKS_REPLY = re.compile(
     r"|what\s+did\s+(?:\w+\s+){0,6}?(?:reply|answer|respond)|what\s+was\s+(?:\w+\s+){0,4}?"
     r"(?:reply|response|answer)|what\s+(?:reply|response|answer)\s+did"
     r"|wat\s+(?:antwoordde|was\s+het\s+antwoord|was\s+de\s+reactie)|welk\s+antwoord"
-    r"|hoe\s+reageerde)\b",
+    r"|hoe\s+reageerde"
+    # and whether someone replied: "a-t-il répondu", "did he answer", "heeft hij geantwoord"
+    r"|a-t-(?:il|elle)\s+(?:\w+\s+)?répondu|ont-(?:ils|elles)\s+(?:\w+\s+)?répondu"
+    r"|(?:did|has|have)\s+(?:[\w'’-]+\s+){1,8}?(?:answer(?:ed)?|repl(?:y|ied)|respond(?:ed)?)"
+    r"|(?:heeft|hebben)\s+(?:[\w'’-]+\s+){1,10}?(?:beantwoord|geantwoord|gereageerd))\b",
     re.IGNORECASE,
 )
 _REPLYING = (

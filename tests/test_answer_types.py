@@ -235,6 +235,18 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "outcome_not_given",
             "The documents don't say whether that happened.",
         ),
+        (  # the collective "porte actuellement… un recours": no ruling is told
+            "What did the court decide on the legal challenge against expanding surveillance "
+            "cameras in Montpellier and Sète?",
+            "outcome_not_given",
+            "The documents don't say whether that happened.",
+        ),
+        (  # the MPs wrote to him; the texts quote no reply of his
+            "Did the head of public security in Haute-Garonne reply to the MPs' letter about "
+            "the surveillance software?",
+            "weak_evidence",
+            "The documents don't say.",
+        ),
         (
             "Zijn de gendarmes die na de dood van Nahel gezichtsherkenning gebruikten daarvoor "
             "gestraft?",
@@ -269,6 +281,9 @@ def test_an_outcome_asked_is_told_only_by_a_passage_reporting_one() -> None:
     assert tells_outcome("un signalement au procureur", lodged)
     # a complaint the texts tell of, asked about, is a topic, not an outcome asked
     assert outcomes_asked("Why did the complaint filed by the LFI MPs go nowhere?") == []
+    (ruling,) = outcomes_asked("Qu'a décidé la justice sur la plainte des députés ?")
+    assert tells_outcome("ce classement a été décidé par le procureur général", ruling)
+    assert not tells_outcome("un recours juridique collectif contre l'extension", ruling)
     # "faire appel à" is to call on someone, not to appeal a ruling
     assert outcomes_asked("La police a-t-elle fait appel à une société privée ?") == []
 
