@@ -1220,6 +1220,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             # dates elsewhere among the leading passages are other events'.
             quoted = self._answer_type_first(question, ranked)[0]
             given = gives_answer_type("date", quoted.text, question)
+            if _ASKS_UNTIL.search(question):
+                # "Jusqu'à quand la loi autorise-t-elle…": an end ("jusqu'au 10 février
+                # 2020") or a date to the month, not the year a law was passed.
+                ends = _ENDING.search(quoted.text) or _month_dates(quoted.text) - _month_dates(
+                    question
+                )
+                return None if ends else "day_not_given"
             if ASKS_DURATION.search(question):
                 # "How long were the licences valid?": a date alone does not say how long; a
                 # duration, a start ("depuis fin 2018") or a span ("du 14 au 25 octobre") does.

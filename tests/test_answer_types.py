@@ -235,6 +235,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "outcome_not_given",
             "The documents don't say whether that happened.",
         ),
+        (  # "une loi adoptée en 2023" gives the year it was passed, not when it ends
+            "Until when does the 2023 law passed for the Paris Olympics allow the trial of "
+            "cameras linked to analysis software?",
+            "day_not_given",
+            "The documents don't give that date.",
+        ),
         (  # the collective "porte actuellement… un recours": no ruling is told
             "What did the court decide on the legal challenge against expanding surveillance "
             "cameras in Montpellier and Sète?",
