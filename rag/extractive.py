@@ -440,8 +440,6 @@ def gives_answer_type(
             return 0.5 if _dates(sentence) - _dates(question) else 0.0
         if _month_dates(sentence) - _month_dates(question):
             return 1.0
-        if _days_of_month(sentence) - _days_of_month(question):
-            return 1.0
         if asks_day(question) and days_in(sentence) - days_in(question):
             return 1.0
         return 0.5 if _dates(sentence) - _dates(question) else 0.0
@@ -564,19 +562,6 @@ def _dates(text: str) -> set[str]:
 _MONTH_DATE = re.compile(
     rf"{NUMERIC_DATE}|\b(?:{MONTHS})\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d\d\b", re.IGNORECASE
 )
-
-
-# A day without its year, which the text's own date implies ("le 27 janvier"): an answer to
-# "when", though too loose to set against another date. "Le 28 octobre dernier" dates when
-# the text was written from, seldom what is asked.
-_DAY_OF_MONTH = re.compile(
-    rf"\b\d{{1,2}}(?:er)?\s+(?:{MONTHS})\b(?!\s+(?:(?:19|20)\d\d|dernier|prochain))",
-    re.IGNORECASE,
-)
-
-
-def _days_of_month(text: str) -> set[str]:
-    return {fold(m.group(0)) for m in _DAY_OF_MONTH.finditer(text)}
 
 
 def _month_dates(text: str) -> set[str]:
