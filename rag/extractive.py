@@ -1303,7 +1303,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             for i, c in enumerate(ranked[1:6], start=1)
             if c.score >= ranked[0].score - margin
             and (not same_document or c.info.doc_id == ranked[0].info.doc_id)
-            and (not held or all(_has_word(fold(c.text), n) for n in held))
+            # (or the sentence before it: "cet outil" is the Briefcam just named)
+            and (not held or all(_has_word(fold(self._window(c.info)), n) for n in held))
         ]
         fullest = max((c.answer_type for _, c in close), default=0.0)
         if fullest <= ranked[0].answer_type:
