@@ -136,10 +136,9 @@ _ASKS_DATE = re.compile(
 _ASKS_SINCE = re.compile(
     rf"\b(?:depuis quand|since when|sinds wanneer)\b|{ASKS_DURATION.pattern}", re.IGNORECASE
 )
-# "Jusqu'à quand / until when / tot wanneer": the date something ended ("jusqu'au 10 février
+# "Jusqu'à quand / until when / tot wanneer", and "when did they stop" ("quand ont-ils cessé
+# de…", not "quand a-t-on arrêté le suspect"): the date something ended ("jusqu'au 10 février
 # 2020") answers better than any other date.
-# "Until when", and "when did they stop" ("quand ont-ils cessé de…", not "quand a-t-on arrêté
-# le suspect"): the date something ended.
 _ASKS_UNTIL = re.compile(
     r"\b(?:jusqu['’](?:à|a)\s+(?:quand|quelle date)|until (?:when|what date)"
     r"|tot (?:wanneer|welke datum)"
@@ -1208,7 +1207,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 return "name_not_given"
         unit = asked_unit(question)
         if kind == "count" and (asks_money(question) or unit or _ASKS_BREAKDOWN.search(question)):
-            if any(self._gives_the_count(c, question, unit is not None) for c in leading):
+            places = counted_at(question, self._folded_documents.values())
+            if any(self._gives_the_count(c, question, unit is not None, places) for c in leading):
                 return None
             reason = "amount_not_given" if asks_money(question) else "figure_not_given"
         elif kind == "date" and asks_day(question):
@@ -1219,7 +1219,6 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             # "When…": the sentence quoted must date something ("Du 21 au 24 novembre" too);
             # dates elsewhere among the leading passages are other events'.
             quoted = self._answer_type_first(question, ranked)[0]
-            given = gives_answer_type("date", quoted.text, question)
             if _ASKS_UNTIL.search(question):
                 # "Jusqu'à quand la loi autorise-t-elle…": an end ("jusqu'au 10 février
                 # 2020") or a date to the month, not the year a law was passed.
@@ -1227,6 +1226,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                     question
                 )
                 return None if ends else "day_not_given"
+            given = gives_answer_type("date", quoted.text, question)
             if ASKS_DURATION.search(question):
                 # "How long were the licences valid?": a date alone does not say how long; a
                 # duration, a start ("depuis fin 2018") or a span ("du 14 au 25 octobre") does.
@@ -1249,7 +1249,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             return reason
         return None
 
-    def _gives_the_count(self, candidate: Candidate, question: str, unit_asked: bool) -> bool:
+    def _gives_the_count(
+        self, candidate: Candidate, question: str, unit_asked: bool, places: list[str]
+    ) -> bool:
         """The candidate gives the count asked: of what is asked; of the people whose things
         are counted ("photos de Belges"); beside the source asked ("BuzzFeed a-t-il cités");
         and for a total broken down, two counts, of anything when the parts name no unit
@@ -1264,7 +1266,6 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if people is not None and not people.search(candidate.text):
             return False
         window = fold(self._window(candidate.info))
-        places = counted_at(question, self._folded_documents.values())
         if not all(_has_word(window, place) for place in places):
             return False  # "combien de personnes identifiées à Montpellier": not elsewhere
         return source is None or _has_word(window, source)
