@@ -363,7 +363,7 @@ _OUTCOMES = (
         re.compile(
             r"\b(?:sanction\w*|amendes?|puni\w*|pénalis\w*|condamn\w*|fined?|fines|penali[sz]\w*"
             r"|penalt\w*|punish\w*|convicted|boetes?|beboet|sancties?|gesanctioneerd|gestraft"
-            r"|bestraft|straffen|straf|veroordeeld)\b",
+            r"|bestraft|straffen|straf|tuchtstraf\w*|veroordeeld)\b",
             re.IGNORECASE,
         ),
         re.compile(
@@ -397,8 +397,11 @@ _OUTCOMES = (
     Outcome(  # what a court or the prosecution decided
         re.compile(
             r"\b(?:verdict|jugement|ruling|ruled|uitspraak|vonnis"
-            r"|qu['’]\s*(?:a|ont)\s+décidé\s+(?:la justice|le tribunal|les? juges?)"
-            r"|what did the (?:court|judges?) decide|wat (?:heeft|hebben) de rechters? beslist)\b",
+            r"|qu['’]\s*(?:a|ont)\s+(?:décidé|tranché|statué)\s+"
+            r"(?:la justice|le tribunal|les? juges?)"
+            r"|quelle décision (?:la justice|le tribunal|les? juges?)"
+            r"|what did the (?:court|judges?) (?:decide|rule)"
+            r"|wat (?:heeft|hebben) de rechters? (?:beslist|besloten|geoordeeld))\b",
             re.IGNORECASE,
         ),
         re.compile(
@@ -429,5 +432,21 @@ def outcomes_asked(question: str) -> list[Outcome]:
     return [outcome for outcome in _OUTCOMES if outcome.asked.search(question)]
 
 
-def tells_outcome(sentence: str, outcome: Outcome) -> bool:
-    return bool(outcome.told.search(sentence))
+# "Quelle sanction…", "what penalty…", "welke straf…": the outcome itself is asked, not whether
+# there was one.
+_WHICH = re.compile(r"\b(?:quel(?:le)?s?|what|which|welke?)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+# An outcome told only as possible or still to come ("il n'est pas encore établi que les deux
+# policiers seront sanctionnés"): it says whether, not which.
+_PENDING = re.compile(
+    r"\b(?:pas encore|reste à|sera|seront|pourra|pourront|pourrai\w*|éventuel\w*)\b", re.IGNORECASE
+)
+
+
+def asks_which_outcome(question: str, outcome: Outcome) -> bool:
+    """The question asks what the outcome was ("quelle sanction"), not whether there was one."""
+    return any(_WHICH.search(question[: m.start()]) for m in outcome.asked.finditer(question))
+
+
+def tells_outcome(sentence: str, outcome: Outcome, which: bool = False) -> bool:
+    """The sentence reports the outcome; with `which`, as settled, not as possible."""
+    return bool(outcome.told.search(sentence)) and not (which and _PENDING.search(sentence))

@@ -36,6 +36,7 @@ from rag.answer_types import (
     asks_day,
     asks_departments,
     asks_money,
+    asks_which_outcome,
     count_values,
     countries_named,
     counts_with_nouns,
@@ -1190,8 +1191,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             # "Qu'a déclaré La Quadrature du Net…": no leading passage gives its words.
             return "weak_evidence"
         for outcome in outcomes_asked(question):
-            # "La Cnil a-t-elle infligé une amende…": no leading passage reports a fine.
-            if not any(tells_outcome(c.text, outcome) for c in ranked[:OUTCOME_DEPTH]):
+            # "La Cnil a-t-elle infligé une amende…": no leading passage reports a fine; "quelle
+            # sanction…": none reports one as settled.
+            which = asks_which_outcome(question, outcome)
+            if not any(tells_outcome(c.text, outcome, which) for c in ranked[:OUTCOME_DEPTH]):
                 return "outcome_not_given"
         if asks_countries(question):
             # "Outre la Belgique, quels pays…": the passages quoted must name other countries.

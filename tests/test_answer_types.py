@@ -15,6 +15,7 @@ from rag.answer_types import (
     asks_day,
     asks_departments,
     asks_money,
+    asks_which_outcome,
     countries_named,
     counts_with_nouns,
     departments_named,
@@ -259,6 +260,19 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "outcome_not_given",
             "De documenten zeggen niet of dat gebeurd is.",
         ),
+        (  # "il n'est pas encore établi que les deux policiers seront sanctionnés" says
+            # whether, not which punishment
+            "Quelle punition les deux enquêteurs belges ont-ils finalement reçue pour avoir "
+            "utilisé Clearview ?",
+            "outcome_not_given",
+            "Les documents ne disent pas si cela a eu lieu.",
+        ),
+        (  # the collective's appeal is under way: no judge has decided
+            "Wat heeft de rechter beslist over het beroep tegen de uitbreiding van de camera's "
+            "in Montpellier en Sète?",
+            "outcome_not_given",
+            "De documenten zeggen niet of dat gebeurd is.",
+        ),
     ],
 )
 def test_a_figure_of_something_else_is_not_an_answer(
@@ -292,6 +306,26 @@ def test_an_outcome_asked_is_told_only_by_a_passage_reporting_one() -> None:
     assert not tells_outcome("un recours juridique collectif contre l'extension", ruling)
     # "faire appel à" is to call on someone, not to appeal a ruling
     assert outcomes_asked("La police a-t-elle fait appel à une société privée ?") == []
+    (court,) = outcomes_asked("What did the court rule on the collective's challenge?")
+    assert court.asked.pattern == ruling.asked.pattern
+
+
+@pytest.mark.parametrize(
+    ("question", "which"),
+    [
+        ("Quelle sanction disciplinaire les deux policiers ont-ils reçue ?", True),
+        ("What penalty did the CNIL impose on the ministry?", True),
+        ("Welke tuchtstraf kregen de twee agenten?", True),
+        ("Les deux policiers vont-ils être sanctionnés ?", False),
+        ("Have the two officers been punished?", False),
+    ],
+)
+def test_which_outcome_wants_one_settled_not_one_to_come(question: str, which: bool) -> None:
+    (sanction,) = outcomes_asked(question)
+    assert asks_which_outcome(question, sanction) == which
+    pending = "Il n'est pas encore établi que les deux policiers seront sanctionnés."
+    assert tells_outcome(pending, sanction, which) != which
+    assert tells_outcome("Les deux policiers ont été sanctionnés d'un blâme.", sanction, which)
 
 
 @pytest.mark.parametrize(
