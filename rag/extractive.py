@@ -1215,7 +1215,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 return None
             reason = "amount_not_given" if asks_money(question) else "figure_not_given"
         elif kind == "date" and asks_day(question):
-            if any(has_day(c.text) for c in leading):
+            # "À quelle date précise…": the sentence quoted gives a day, not one further down.
+            if has_day(self._answer_type_first(question, ranked)[0].text):
                 return None
             reason = "day_not_given"
         elif kind == "date":

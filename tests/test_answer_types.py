@@ -267,6 +267,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "outcome_not_given",
             "Les documents ne disent pas si cela a eu lieu.",
         ),
+        (  # a day further down dates another event; the passage quoted gives only years
+            "Quel jour exactement les gendarmes du Val-d'Oise ont-ils utilisé la reconnaissance "
+            "faciale après les émeutes ?",
+            "day_not_given",
+            "Les documents ne donnent pas cette date.",
+        ),
         (  # the collective's appeal is under way: no judge has decided
             "Wat heeft de rechter beslist over het beroep tegen de uitbreiding van de camera's "
             "in Montpellier en Sète?",
@@ -789,3 +795,11 @@ def test_a_total_broken_down_is_not_answered_by_the_total(service: AnswerService
         "officers were trained on it?"
     )
     assert not two_counts.abstained and "20" in two_counts.answer, two_counts.answer
+
+
+def test_a_day_asked_is_quoted_when_the_best_passage_gives_it(service: AnswerService) -> None:
+    answer = service.ask(
+        "À quelle date le rapport du ministère de l'Intérieur sur Briefcam a-t-il été publié ?"
+    )
+    assert not answer.abstained
+    assert "28 octobre" in answer.citations[0].text
