@@ -82,7 +82,7 @@ _OCCURRENCE_NOUNS = re.compile(
 _ASKS_MONEY = re.compile(
     r"\b(pay|paid|cost|costs|price|amount|fine|spen[dt]|budget|pay[ée]e?s?|payer|co[uû]t\w*"
     r"|prix|montant|amende|sanction financière|dépens\w*|betaald|betalen|kost\w*|prijs|bedrag"
-    r"|boete|uitgegeven|débours\w*|debours\w*)\b",
+    r"|boete|uitgegeven|gekost|débours\w*|debours\w*)\b",
     re.IGNORECASE,
 )
 _MONEY = re.compile(
@@ -363,7 +363,7 @@ _OUTCOMES = (
         re.compile(
             r"\b(?:sanction\w*|amendes?|puni\w*|pénalis\w*|condamn\w*|fined?|fines|penali[sz]\w*"
             r"|penalt\w*|punish\w*|convicted|boetes?|beboet|sancties?|gesanctioneerd|gestraft"
-            r"|bestraft|straffen|straf|tuchtstraf\w*|veroordeeld)\b",
+            r"|bestraft|straffen|straf|tucht\w*|disciplin\w*|veroordeeld)\b",
             re.IGNORECASE,
         ),
         re.compile(

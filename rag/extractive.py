@@ -81,6 +81,14 @@ _DATE = re.compile(
 # "Qui / who / wie" opening a question or its part: someone is asked, a person or a body.
 # (A person asked by name or role is `asks_named_person`; a body by kind, `_ASKS_BODY`.)
 _ASKS_WHO = re.compile(ASKS_WHO, re.IGNORECASE)
+# "Quelle entreprise…", "which company…", "welk bedrijf…": a body's name is asked.
+_ASKS_COMPANY = re.compile(
+    r"\b(?:quel(?:le)?s? (?:entreprises?|sociétés?|firmes?|éditeurs?|fabricants?)"
+    r"|which (?:[\w-]+ )?(?:company|companies|firms?|vendors?|manufacturers?|makers?)"
+    r"|welke? (?:[\w-]+ )?(?:bedrijf|bedrijven|firma|firma's|fabrikant(?:en)?"
+    r"|leverancier(?:s)?))\b",
+    re.IGNORECASE,
+)
 # Questions asking which body, authority or unit did something.
 _ASKS_BODY = re.compile(
     r"\b(?:quel(?:le)?s?\s+(?:organe|organisme|instance|autorité|service|institution|unité)"
@@ -1193,7 +1201,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         for outcome in outcomes_asked(question):
             # "La Cnil a-t-elle infligé une amende…": no leading passage reports a fine; "quelle
             # sanction…": none reports one as settled.
-            which = asks_which_outcome(question, outcome)
+            which = kind == "date" or asks_which_outcome(question, outcome)
             if not any(tells_outcome(c.text, outcome, which) for c in ranked[:OUTCOME_DEPTH]):
                 return "outcome_not_given"
         if asks_countries(question):
@@ -1236,11 +1244,14 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 # duration, a start ("depuis fin 2018") or a span ("du 14 au 25 octobre") does.
                 return None if given >= 1 or _SPAN.search(quoted.text) else "weak_evidence"
             return None if has_day(quoted.text) or given > 0 else "day_not_given"
-        elif kind == "name" and (
-            asks_named_person(question)
-            # "qui / who": not for a two-part question, whose other part may be answered
-            or (_ASKS_WHO.search(question) and not question_parts(question, language))
-        ):
+        elif (
+            kind == "name"
+            and (
+                asks_named_person(question)
+                # "qui / who": not for a two-part question, whose other part may be answered
+                or (_ASKS_WHO.search(question) and not question_parts(question, language))
+            )
+        ) or (kind in (None, "name") and _ASKS_COMPANY.search(question)):
             # The best sentence, and with a role asked the runner-up quoted beside it.
             quoted = self._answer_type_first(question, ranked)[: 2 if asked_role(question) else 1]
             if any(_gives_name(c.text, question, self.people) for c in quoted):

@@ -23,7 +23,8 @@ RANKER_PATH = Path(__file__).with_name("ranker.json")
 # named is a thing ("comment s'appelle le logiciel", "what is the name of the software").
 NAMING = (
     r"(?:comment s['’]appellen?t?|quel est le nom|quels sont les noms|what(?: i|['’])s the name"
-    r"|names? of|hoe heten|hoe heet|wat is de naam|wat zijn de namen)"
+    r"|names? of|noms? d(?:es|u|e)|hoe heten|hoe heet|wat is de naam|wat zijn de namen"
+    r"|namen van)"
 )
 THING_NAMED = (
     r"\s+(?:(?:du|de la|de l['’]|des|de|d['’]|of|van)\s*)?"
@@ -155,7 +156,7 @@ _ROLES = (
         r"|presidente?s?|presidents?|voorzitters?)\b"
     ),
     re.compile(
-        r"\b(?:policiers?|enqueteurs?|gendarmes?|inspecteurs?|officers?|investigators?"
+        r"\b(?:policiers?|enqueteurs?|gendarmes?|inspecteurs?|officers?|investigators?|cops?|flics?"
         r"|inspectors?|(?:politie)?agent(?:s|en)?|politiemensen|speurders?)\b"
     ),
     re.compile(r"\b(?:porte-paroles?|spokes(?:person|man|woman|people)s?|woordvoerders?)\b"),

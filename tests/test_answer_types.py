@@ -273,6 +273,26 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "day_not_given",
             "Les documents ne donnent pas cette date.",
         ),
+        (  # "Briefcam est un logiciel israélien" names no company
+            "Which Israeli company makes and sells the Briefcam software?",
+            "name_not_given",
+            "The documents don't give that name.",
+        ),
+        (  # no text gives a price ("gekost", the past participle, asks an amount)
+            "Hoeveel heeft het Briefcam-systeem de Franse staat gekost?",
+            "amount_not_given",
+            "De documenten noemen dat bedrag niet.",
+        ),
+        (  # a date asked of a sanction presumes one; "seront sanctionnés" is still to come
+            "When were the two Belgian officers disciplined for using Clearview?",
+            "outcome_not_given",
+            "The documents don't say whether that happened.",
+        ),
+        (  # chat-style, no verb: the two officers are never named
+            "names of the two belgian cops who tested clearview",
+            "name_not_given",
+            "The documents don't give that name.",
+        ),
         (  # the collective's appeal is under way: no judge has decided
             "Wat heeft de rechter beslist over het beroep tegen de uitbreiding van de camera's "
             "in Montpellier en Sète?",
