@@ -1311,7 +1311,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         same_document = asks_named_person(question)
         # A date is an event's: a runner-up lacking a name of the question that the best
         # sentence holds ("dans le Val-D'Oise") dates another event.
-        names = _name_words(question) if kind == "date" else set()
+        # Names after "après / after / na" set a reference point, not the event dated.
+        names = _name_words(_AFTER_CLAUSE.sub("", question)) if kind == "date" else set()
         best_text = fold(ranked[0].text)
         held = {n for n in names if _has_word(best_text, n)}
         close = [
@@ -1525,6 +1526,10 @@ def _as_nodes(candidates: list[Candidate]) -> list[NodeWithScore]:
         )
         for c in candidates
     ]
+
+
+# "… après la réunion d'Europol ?", "… after the Europol meeting?": to the question's end.
+_AFTER_CLAUSE = re.compile(r"\b(?:après|after|following|na(?:dat)?)\b[^?,;]*", re.IGNORECASE)
 
 
 def _within_asked_years(

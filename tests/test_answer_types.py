@@ -823,3 +823,15 @@ def test_a_day_asked_is_quoted_when_the_best_passage_gives_it(service: AnswerSer
     )
     assert not answer.abstained
     assert "28 octobre" in answer.citations[0].text
+
+
+def test_a_name_after_apres_sets_a_reference_point_not_the_event_dated(
+    service: AnswerService,
+) -> None:
+    # "Europol" dates the start (the taskforce); the end is in a sentence that never names it
+    answer = service.ask(
+        "Jusqu'à quand les policiers belges ont-ils utilisé Clearview après la taskforce "
+        "d'Europol ?"
+    )
+    assert not answer.abstained
+    assert any("10 février 2020" in c.text for c in answer.citations), answer.answer
