@@ -1216,6 +1216,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             quoted = self._answer_type_first(question, ranked)[:2]
             if not any(departments_named(c.text) - asked for c in quoted):
                 return "name_not_given"
+        if kind == "count" and _counts_a_span_for_one_year(
+            question, self._answer_type_first(question, ranked)[0].text
+        ):
+            # "Combien de fois … en 2022 ?": "20 fois entre 2021 et 2023" does not say.
+            return "figure_not_given"
         unit = asked_unit(question)
         if kind == "count" and (asks_money(question) or unit or _ASKS_BREAKDOWN.search(question)):
             places = counted_at(question, self._folded_documents.values())
@@ -1616,6 +1621,19 @@ _YEAR_RANGE = re.compile(
 def _year_ranges(text: str) -> set[str]:
     """The years that bound a period ("entre 2021 et 2023", "from 2015 to 2023")."""
     return {year for m in _YEAR_RANGE.finditer(text) for year in m.groups()}
+
+
+def _counts_a_span_for_one_year(question: str, sentence: str) -> bool:
+    """The question asks about one year; the sentence's only years bound a longer period that
+    holds it, so its figure is the period's, not the year's."""
+    asked = _years(question)
+    if len(asked) != 1 or _year_ranges(question):
+        return False
+    (year,) = asked
+    spans = [tuple(map(int, m.groups())) for m in _YEAR_RANGE.finditer(sentence)]
+    inside = [span for span in spans if span[0] <= int(year) <= span[1] and span[0] < span[1]]
+    alone = _years(_YEAR_RANGE.sub("", sentence))
+    return bool(inside) and year not in alone
 
 
 def _years(text: str) -> set[str]:

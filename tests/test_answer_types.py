@@ -293,6 +293,11 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "name_not_given",
             "The documents don't give that name.",
         ),
+        (  # "20 utilisations … entre 2021 et 2023" is the period's count, not 2021's
+            "How many times did the Montpellier gendarmes use Briefcam in 2021?",
+            "figure_not_given",
+            "The documents don't give that figure.",
+        ),
         (  # the collective's appeal is under way: no judge has decided
             "Wat heeft de rechter beslist over het beroep tegen de uitbreiding van de camera's "
             "in Montpellier en Sète?",
@@ -835,3 +840,13 @@ def test_a_name_after_apres_sets_a_reference_point_not_the_event_dated(
     )
     assert not answer.abstained
     assert any("10 février 2020" in c.text for c in answer.citations), answer.answer
+
+
+def test_a_period_count_answers_the_period_not_one_of_its_years(
+    service: AnswerService,
+) -> None:
+    answer = service.ask(
+        "Combien de fois les gendarmes de Montpellier ont-ils utilisé Briefcam entre 2021 et 2023 ?"
+    )
+    assert not answer.abstained
+    assert any("20 utilisations" in c.text or "20 fois" in c.text for c in answer.citations)
