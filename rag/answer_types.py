@@ -267,7 +267,8 @@ class UnitMatcher:
 # a passage naming countries other than those the question names ("Outre la Belgique…").
 _ASKS_COUNTRIES = re.compile(
     r"\b(?:quels pays|quels autres pays|which (?:other )?countries|what (?:other )?countries"
-    r"|welke (?:andere )?landen)\b",
+    r"|quels (?:étaient|sont|furent) les (?:autres )?pays|(?:what|which) (?:were|are) the"
+    r" (?:other )?countries|welke (?:andere )?landen)\b",
     re.IGNORECASE,
 )
 

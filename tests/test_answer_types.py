@@ -694,6 +694,8 @@ def test_a_two_part_question_is_as_confident_as_its_best_part(service: AnswerSer
 def test_countries_are_named_in_three_languages() -> None:
     assert asks_countries("Welke landen noemde BuzzFeed, naast België?")
     assert asks_countries("Which other countries took part?")
+    assert asks_countries("Quels étaient les pays présents à la démonstration ?")
+    assert asks_countries("What were the countries at the Europol meeting?")
     assert not asks_countries("De quel pays vient le logiciel Briefcam ?")
     assert countries_named("à la Haye, aux Pays-Bas") == {"NL"}
     assert countries_named("Apart from Belgium, naast België, en Belgique") == {"BE"}
