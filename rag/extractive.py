@@ -1204,21 +1204,19 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             which = kind == "date" or asks_which_outcome(question, outcome)
             if not any(tells_outcome(c.text, outcome, which) for c in ranked[:OUTCOME_DEPTH]):
                 return "outcome_not_given"
+        # The passages an answer would quote, in the order it would quote them.
+        answer_first = self._answer_type_first(question, ranked)
         if asks_countries(question):
             # "Outre la Belgique, quels pays…": the passages quoted must name other countries.
             asked = countries_named(question)
-            quoted = self._answer_type_first(question, ranked)[:2]
-            if not any(countries_named(c.text) - asked for c in quoted):
+            if not any(countries_named(c.text) - asked for c in answer_first[:2]):
                 return "name_not_given"
         if asks_departments(question):
             # "Quels sont les quatre autres départements…": the same, with French departments.
             asked = departments_named(question)
-            quoted = self._answer_type_first(question, ranked)[:2]
-            if not any(departments_named(c.text) - asked for c in quoted):
+            if not any(departments_named(c.text) - asked for c in answer_first[:2]):
                 return "name_not_given"
-        if kind == "count" and _counts_a_span_for_one_year(
-            question, self._answer_type_first(question, ranked)[0].text
-        ):
+        if kind == "count" and _counts_a_span_for_one_year(question, answer_first[0].text):
             # "Combien de fois … en 2022 ?": "20 fois entre 2021 et 2023" does not say.
             return "figure_not_given"
         unit = asked_unit(question)
@@ -1229,13 +1227,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             reason = "amount_not_given" if asks_money(question) else "figure_not_given"
         elif kind == "date" and asks_day(question):
             # "À quelle date précise…": the sentence quoted gives a day, not one further down.
-            if has_day(self._answer_type_first(question, ranked)[0].text):
+            if has_day(answer_first[0].text):
                 return None
             reason = "day_not_given"
         elif kind == "date":
             # "When…": the sentence quoted must date something ("Du 21 au 24 novembre" too);
             # dates elsewhere among the leading passages are other events'.
-            quoted = self._answer_type_first(question, ranked)[0]
+            quoted = answer_first[0]
             if _ASKS_UNTIL.search(question):
                 # "Jusqu'à quand la loi autorise-t-elle…": an end ("jusqu'au 10 février
                 # 2020") or a date to the month, not the year a law was passed.
@@ -1258,7 +1256,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             )
         ) or (kind in (None, "name") and _ASKS_COMPANY.search(question)):
             # The best sentence, and with a role asked the runner-up quoted beside it.
-            quoted = self._answer_type_first(question, ranked)[: 2 if asked_role(question) else 1]
+            quoted = answer_first[: 2 if asked_role(question) else 1]
             if any(_gives_name(c.text, question, self.people) for c in quoted):
                 return None
             reason = "name_not_given"
