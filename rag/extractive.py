@@ -492,17 +492,30 @@ _WH = (
     r"(?:quel\w*|lequel|laquelle|combien|quand|où|comment|pourquoi|qui|que|quoi|how|what|when"
     r"|where|which|who|whom|whose|why|hoeveel|wanneer|waar\w*|welke?|wie|hoe|waarom|wat)\b"
 )
+# A yes/no second part counts too: "…, et pense-t-il…", "…, and does he…", "…, en denkt hij…";
+# so does a second question after a question mark ("…? Si oui, combien…").
+_YES_NO_FR = r"(?:est-ce\s+qu|\w+-t-(?:il|elle|ils|elles|on)\b|\w+-(?:il|elle|ils|elles|on)\b)"
+_YES_NO_EN = r"(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would|should)\s+\w+"
+_YES_NO_NL = (
+    r"(?:denkt|vindt|gelooft|is|was|zijn|waren|heeft|hebben|had|kan|kon|wordt|werd|zal|mag|moet)"
+    r"\s+(?:hij|zij|ze|het|de|die|dat|er|men)\b"
+)
+_QUESTION_MARK_BREAK = r"|\s*\?\s+(?=\S)"
 _PART_BREAK = {
     "fr": re.compile(
-        rf",?\s+et\s+(?=(?:(?:à|a|dans|de|par|pour|en|sur|depuis)\s+|jusqu['’]\s*à\s+)?{_WH})",
+        rf",?\s+et\s+(?=(?:(?:à|a|dans|de|par|pour|en|sur|depuis)\s+|jusqu['’]\s*à\s+)?{_WH}"
+        rf"|{_YES_NO_FR}){_QUESTION_MARK_BREAK}",
         re.I,
     ),
     "en": re.compile(
-        rf",?\s+and\s+(?=(?:(?:in|on|at|by|for|from|to|of|until|till|since|up to)\s+)?{_WH})",
+        rf",?\s+and\s+(?=(?:(?:in|on|at|by|for|from|to|of|until|till|since|up to)\s+)?{_WH}"
+        rf"|{_YES_NO_EN}){_QUESTION_MARK_BREAK}",
         re.I,
     ),
     "nl": re.compile(
-        rf",?\s+en\s+(?=(?:(?:in|op|door|voor|van|bij|met|tot|sinds|vanaf)\s+)?{_WH})", re.I
+        rf",?\s+en\s+(?=(?:(?:in|op|door|voor|van|bij|met|tot|sinds|vanaf)\s+)?{_WH}"
+        rf"|{_YES_NO_NL}){_QUESTION_MARK_BREAK}",
+        re.I,
     ),
 }
 PART_SENTENCES_MAX = 3

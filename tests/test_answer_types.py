@@ -412,7 +412,28 @@ def test_a_figure_of_what_is_asked_is_quoted(
             "en",
             ["How many times did they use it", "up to what date did they keep it"],
         ),
+        (
+            "Qui dirige le COC, et pense-t-il que les enquêteurs étaient de bonne foi ?",
+            "fr",
+            ["Qui dirige le COC", "pense-t-il que les enquêteurs étaient de bonne foi"],
+        ),
+        (
+            "Who heads the COC, and does he think the officers acted in good faith?",
+            "en",
+            ["Who heads the COC", "does he think the officers acted in good faith"],
+        ),
+        (
+            "Wie leidt het COC, en denkt hij dat de agenten te goeder trouw waren?",
+            "nl",
+            ["Wie leidt het COC", "denkt hij dat de agenten te goeder trouw waren"],
+        ),
+        (
+            "Briefcam a-t-il servi illégalement ? Si oui, combien de fois ?",
+            "fr",
+            ["Briefcam a-t-il servi illégalement", "Si oui, combien de fois"],
+        ),
         ("Où et dans quelles circonstances Briefcam a-t-il servi ?", "fr", []),
+        ("Qui a dit que la police et la justice se disputent ?", "fr", []),
         ("Pourquoi la police et la justice se disputent-elles ?", "fr", []),
     ],
 )
