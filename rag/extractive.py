@@ -522,6 +522,19 @@ PART_SENTENCES_MAX = 3
 PART_MARGIN = 0.03
 
 
+# A sentence break before a capital ("…à La Haye. Combien de fois…"), not after "M."
+_SENTENCE_BREAK = re.compile(r"(?<=[.!:])(?<!\b\w\.)(?<!\bMme\.)\s+(?=[A-ZÀ-Ý«\"“])")
+
+
+def final_question(question: str) -> str:
+    """What a question asks after telling its context ("Quatre députés ont écrit au directeur
+    départemental. Comment s'appelle-t-il ?"): its last sentence when that one asks; else all."""
+    sentences = _SENTENCE_BREAK.split(question.strip())
+    if len(sentences) > 1 and sentences[-1].rstrip().endswith("?"):
+        return sentences[-1]
+    return question
+
+
 def question_parts(question: str, language: str) -> list[str]:
     """The questions a question asks: one, or each part of "où… et combien…?"."""
     splitter = _PART_BREAK.get(language)
@@ -954,8 +967,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             confidence = max(confidence, self._confidence_of_a_part(question, language, ranked))
         if not ranked or confidence < threshold:
             return self.abstain(language, ranked, confidence)
+        asked = final_question(retrieval_question or question)
         missing = self.settings.answer_type_gate and self._lacks_what_is_asked(
-            retrieval_question or question, language, ranked
+            asked, language, ranked
         )
         if missing:
             return self.abstain(language, ranked, confidence, missing)
@@ -994,7 +1008,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 continue
             chosen.append(candidate)
         # Each part of a two-part question is answered, beside a disagreement too.
-        parts = question_parts(retrieval_question or question, language)
+        parts = question_parts(asked, language)
         counts_asked = sum(expected_answer(part) == "count" for part in parts)
         for part in parts:
             extra = self._answer_to_part(part, language, ranked, chosen, counts_asked)
@@ -1264,6 +1278,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             kind == "name"
             and (
                 asks_named_person(question)
+                or asked_role(question) is not None  # "comment s'appelle ce directeur"
                 # "qui / who": not for a two-part question, whose other part may be answered
                 or (_ASKS_WHO.search(question) and not question_parts(question, language))
             )

@@ -42,6 +42,10 @@ THING_NAMED = (
 # "which judge"): the answer must name someone.
 _ASKS_NAMED_PERSON = re.compile(
     rf"\b({NAMING}(?!{THING_NAMED})"
+    # "the director's name", "the officers' names"
+    r"|(?:person|minister|deputy|deputies|mp|senator|politician|member|judge|prosecutor"
+    r"|journalist|reporter|commissioner|director|head|chief|lawyer|founder|spokes(?:person|man"
+    r"|woman)|inspector|investigator|officer|author)s?['’]s? (?:full )?names?"
     r"|quel(?:le)?s? (?:magistrat|parlementaire|député|ministre|élu|personne|auteure?|juge"
     r"|procureur|journaliste|commissaire|directeur|directrice|avocat|fondateur|porte-parole"
     r"|inspecteur|enquêteur|policier|gendarme)s?"

@@ -32,11 +32,12 @@ from rag.extractive import (
     counted_people,
     country_asked,
     expected_answer,
+    final_question,
     gives_answer_type,
     leaves_quote_open,
     question_parts,
 )
-from rag.ranker import asks_person, people_named
+from rag.ranker import asked_role, asks_named_person, asks_person, people_named
 from rag.service import AnswerService
 
 
@@ -202,6 +203,12 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "What are the names of the two federal judicial police officers who used Clearview?",
             "name_not_given",
             "The documents don't give that name.",
+        ),
+        (  # the MPs' letter is addressed to the director by his role only
+            "Comment s'appelle le directeur départemental de la sécurité publique à qui les "
+            "députés LFI de Haute-Garonne ont écrit ?",
+            "name_not_given",
+            "Les documents ne donnent pas ce nom.",
         ),
         (  # "plusieurs pays" names none, and Belgium is the one the question names
             "Outre la Belgique, quels pays BuzzFeed a-t-il cités parmi les utilisateurs de "
@@ -377,6 +384,36 @@ def test_a_figure_of_what_is_asked_is_quoted(
     answer = service.ask(question)
     assert not answer.abstained and answer.abstain_reason is None
     assert any(figure in answer.answer for figure in figures)
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        (
+            "Quatre députés ont écrit au directeur départemental. Comment s'appelle-t-il ?",
+            "Comment s'appelle-t-il ?",
+        ),
+        ("I read about Clearview. Who founded it?", "Who founded it?"),
+        ("Wie heeft Clearview opgericht? Ik las er iets over.", None),
+        ("Combien de fois M. Schuermans a-t-il parlé ?", None),
+    ],
+)
+def test_the_question_after_its_context_is_what_is_asked(question: str, asked: str | None) -> None:
+    assert final_question(question) == (asked or question)
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("What is that departmental director's name?", "director"),
+        ("What are the two officers' names?", "officers"),
+        ("What is the software's name?", None),
+    ],
+)
+def test_a_possessive_name_asks_for_a_person(question: str, role: str | None) -> None:
+    assert asks_named_person(question) is (role is not None)
+    found = asked_role(question)
+    assert (found is not None and found.search(role or "")) if role else found is None
 
 
 @pytest.mark.parametrize(
