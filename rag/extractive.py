@@ -1209,6 +1209,15 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         kind = expected_answer(question)
         leading = ranked[: self.settings.answer_type_depth]
         reason: AbstainReason
+        country = country_asked(question)
+        if country is not None and not any(
+            self.index.documents[c.info.doc_id].country in (None, country)
+            or _COUNTRIES[country].search(c.text)
+            for c in ranked
+        ):
+            # "La police française a-t-elle utilisé Clearview ?": only the Belgian documents
+            # tell of Clearview, and none of their passages names France.
+            return "not_in_sources"
         if (
             kind is None
             and _ASKS_REPLY.search(question)

@@ -204,6 +204,11 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "name_not_given",
             "The documents don't give that name.",
         ),
+        (  # Briefcam is told of only in the French documents, which never name Belgium
+            "Did the Belgian police use Briefcam?",
+            "not_in_sources",
+            "The documents don't say.",
+        ),
         (  # the MPs' letter is addressed to the director by his role only
             "Comment s'appelle le directeur départemental de la sécurité publique à qui les "
             "députés LFI de Haute-Garonne ont écrit ?",
