@@ -38,7 +38,7 @@ from rag.errors import IndexBusyError, IndexCorruptError, IndexMissingError, Mod
 
 FORMAT_VERSION = 1
 # Bump when sentence splitting, chunking or the embedded texts change: builds then redo.
-RECIPE = "sentences-punkt-fr-6-stored-terms"
+RECIPE = "sentences-punkt-fr-7-six-ans"
 CHUNKS = "chunks"
 SENTENCES = "sentences"
 

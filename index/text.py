@@ -132,6 +132,9 @@ _NL_COMPOUND = re.compile(
 _JOINERS = {"et", "and", "en"}
 # Articles that are also the number one: only a number inside a longer number phrase.
 _AMBIGUOUS_ALONE = {"un", "une", "one", "een", "neuf", "six", "sept", "cent", "en"}
+# …but "six ans", "sept fois", "neuf caméras": a number before a plural noun.
+_NOT_ARTICLES = {"neuf", "six", "sept", "cent"}
+_PLURAL_NOUN_NEXT = re.compile(r"\s+[a-zà-ÿ][^\W\d_]*[sx]\b")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 
 
@@ -186,8 +189,12 @@ def number_words(text: str) -> list[tuple[int, int, int]]:
         parts = [p for _, _, ps in run for p in ps]
         meaningful = [p for p in parts if p not in _JOINERS]
         if len(meaningful) == 1 and meaningful[0] in _AMBIGUOUS_ALONE:
-            run.clear()
-            return
+            counts_a_noun = meaningful[0] in _NOT_ARTICLES and _PLURAL_NOUN_NEXT.match(
+                text, run[-1][1]
+            )
+            if not counts_a_noun:
+                run.clear()
+                return
         value = _combine(parts)
         if value is not None:
             found.append((run[0][0], run[-1][1], value))

@@ -37,6 +37,11 @@ def test_articles_are_not_numbers() -> None:
     assert number_words("un groupe de travail et une enquête") == []
 
 
+def test_a_word_that_is_also_a_number_counts_before_a_plural_noun() -> None:
+    assert numbers_in("depuis au moins six ans, sept fois, cent personnes") == {6, 7, 100}
+    assert numbers_in("un logiciel neuf, le sept 2023, Six Nations") == {2023}
+
+
 def test_a_repeated_word_is_not_a_sum() -> None:
     assert numbers_in("ainsi qu’une une manifestation festive") == set()  # a typo, not 2
 
