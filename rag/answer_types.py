@@ -160,6 +160,32 @@ def count_values(text: str) -> set[int]:
     return {count.value for count in counts_with_nouns(text)}
 
 
+# "Plus d'une centaine de fois ?", "more than 100 cameras?", "meer dan honderd keer?": a figure
+# checked, the unit after it.
+_CHECKED_FIGURE = re.compile(
+    r"\b(?:(?:plus|moins)\s+d(?:e\s+|['’]\s*)(?:une?\s+)?|(?:more|less|fewer)\s+than\s+(?:an?\s+)?"
+    r"|(?:meer|minder)\s+dan\s+(?:een\s+)?)",
+    re.IGNORECASE,
+)
+_FIGURE_WORD = re.compile(
+    r"(?:centaines?|dizaines?|vingtaines?|cinquantaines?|milliers?|hundreds?|dozens?|thousands?"
+    r"|honderd(?:en)?|tiental(?:len)?|duizend(?:en)?)\b(?:\s+(?:de|d['’]|of)\b\s*)?",
+    re.IGNORECASE,
+)
+
+
+def checked_figure_end(question: str) -> int | None:
+    """Where the figure a question checks ends ("plus d'une centaine de| fois"), or None."""
+    for match in _CHECKED_FIGURE.finditer(question):
+        word = _FIGURE_WORD.match(question, match.end())
+        if word:
+            return word.end()
+        spans = number_spans(question[match.end() : match.end() + 40])
+        if spans and spans[0][0] == 0:
+            return match.end() + spans[0][1]
+    return None
+
+
 @lru_cache(maxsize=512)  # asked of the same question for every candidate sentence
 def asked_unit(question: str) -> str | None:
     """What a "how many" question counts: "combien de fois" -> "fois", "how many surveillance
@@ -171,11 +197,16 @@ def asked_unit(question: str) -> str | None:
         return "habitants"
     question = ASKS_DURATION.sub(" ", question)
     trigger = _ASKED_UNIT.search(question) or _ASKED_UNIT_LATER.search(question)
-    if not trigger:
-        return None
-    most = 1 if fold(trigger.group(0)).startswith(("combien", "nombre")) else 2
+    if trigger:
+        start = trigger.end()
+        most = 1 if fold(trigger.group(0)).startswith(("combien", "nombre")) else 2
+    else:
+        checked = checked_figure_end(question)  # "… plus d'une centaine de fois ?"
+        if checked is None:
+            return None
+        start, most = checked, 1
     words: list[str] = []
-    for match in _WORD.finditer(question, trigger.end()):
+    for match in _WORD.finditer(question, start):
         word = fold(match.group(0))
         if not words and word in _PARTITIVE:
             continue  # "how many of its officers", "combien de ses militaires"

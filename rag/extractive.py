@@ -37,6 +37,7 @@ from rag.answer_types import (
     asks_departments,
     asks_money,
     asks_which_outcome,
+    checked_figure_end,
     count_values,
     countries_named,
     counts_with_nouns,
@@ -62,6 +63,7 @@ from rag.ranker import (
     asked_role,
     asks_named_person,
     asks_person,
+    asks_yes_no,
     attributes_to,
     features,
     has_negation,
@@ -121,6 +123,14 @@ _ASKS_COUNT = re.compile(
     r"|welke?\s+(?:cijfers?|getal))\b",
     re.IGNORECASE,
 )
+
+
+def checks_a_count(question: str) -> bool:
+    """A yes/no question checking a figure ("a-t-elle utilisé Clearview plus d'une centaine de
+    fois ?", "more than 100 times", "meer dan honderd keer"): the figure answers it."""
+    return asks_yes_no(question) and checked_figure_end(question) is not None
+
+
 _ASKS_AMOUNT = re.compile(
     r"\b(quel(?:le)?s?\s+(?:est\s+le\s+)?(?:montant|prix|somme|coût)|how\s+(?:much|large|big|high)"
     r"|what\s+(?:was\s+|is\s+)?(?:the\s+)?(?:amount|price|sum|cost)|hoe\s+(?:hoog|groot|veel)"
@@ -339,11 +349,12 @@ _COUNTED_AT = re.compile(r"\b(?:à|in|te)\s+([A-Z][\w'’-]+(?:[\s-][A-Z][\w'’
 
 def counted_at(question: str, documents: Iterable[str]) -> list[str]:
     """The places (folded) the question counts things at, of those the folded documents name
-    as written: a city keeps its name across languages, a country does not."""
+    as written: a city keeps its name across languages, a country does not. Not a country: a
+    document about France seldom names it beside each count ("563 utilisations")."""
     return [
         place
         for place in (fold(m.group(1)) for m in _COUNTED_AT.finditer(question))
-        if any(_has_word(text, place) for text in documents)
+        if any(_has_word(text, place) for text in documents) and not countries_named(place)
     ]
 
 
@@ -387,6 +398,7 @@ def expected_answer(question: str) -> str | None:
         return "reason"  # "Pourquoi est-il impossible de savoir combien de fois…"
     if (
         _ASKS_COUNT.search(ASKS_DURATION.sub(" ", question))
+        or checks_a_count(question)
         or ASKS_POPULATION.search(question)
         or (_ASKS_AMOUNT.search(question) and asks_money(question))
     ):
@@ -1420,7 +1432,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         checks_a_year = kind is None and bool(_CHECKS_A_YEAR.search(question))
         extract = (
             count_values
-            if _ASKS_COUNT.search(question)
+            if _ASKS_COUNT.search(question) or checks_a_count(question)
             else (_month_dates if _ASKS_DATE.search(question) or checks_a_year else None)
         )
         if extract is None:

@@ -129,8 +129,13 @@ class QuestionProfile:
             french,
             kind,
             asks_person(question),
-            question.lower().lstrip().startswith("est-ce") or not _QUESTION_WORD.search(question),
+            asks_yes_no(question),
         )
+
+
+def asks_yes_no(question: str) -> bool:
+    """A question answered by yes or no: "est-ce que…", or one with no question word."""
+    return question.lower().lstrip().startswith("est-ce") or not _QUESTION_WORD.search(question)
 
 
 def asks_person(question: str) -> bool:

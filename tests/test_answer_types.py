@@ -26,6 +26,7 @@ from rag.answer_types import (
 )
 from rag.extractive import (
     Candidate,
+    checks_a_count,
     closes_unopened_quote,
     counted_at,
     counted_by,
@@ -405,6 +406,22 @@ def test_a_figure_of_what_is_asked_is_quoted(
 )
 def test_the_question_after_its_context_is_what_is_asked(question: str, asked: str | None) -> None:
     assert final_question(question) == (asked or question)
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("A-t-elle utilisé Clearview plus d'une centaine de fois ?", "fois"),
+        ("Was Briefcam used in more than 4 departments?", "departments"),
+        ("Heeft de politie het meer dan honderd keer gebruikt?", "keer"),
+        ("Did the police use it more than once?", None),
+        ("Pourquoi plus de 100 policiers ont-ils été formés ?", None),
+    ],
+)
+def test_a_yes_no_question_checking_a_figure_asks_a_count(question: str, unit: str | None) -> None:
+    assert checks_a_count(question) is (unit is not None)
+    if unit:
+        assert expected_answer(question) == "count" and asked_unit(question) == unit
 
 
 @pytest.mark.parametrize(

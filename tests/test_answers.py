@@ -182,6 +182,23 @@ def test_each_part_is_answered_by_a_quote_of_its_own(
     _assert_exact_quotes(service, answer)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "La police fédérale a-t-elle consulté Clearview plus de cent fois ?",
+        "Did the federal police run Clearview more than 100 times?",
+        "Heeft de federale politie Clearview meer dan honderd keer gebruikt?",
+    ],
+)
+def test_a_figure_checked_is_answered_with_the_figures_of_both_sides(
+    service: AnswerService, question: str
+) -> None:
+    answer = service.ask(question)
+    assert not answer.abstained
+    assert "101 et 500" in answer.answer and re.search("78|septante-huit", answer.answer)
+    _assert_exact_quotes(service, answer)
+
+
 def test_a_reply_asked_is_the_sentence_after_the_request(service: AnswerService) -> None:
     answer = service.ask(
         "How did Clearview respond when the police commissioner-general asked it to delete "
