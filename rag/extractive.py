@@ -758,7 +758,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                     info.node_id, Candidate(info, self.index.sentence_text(info))
                 )
                 candidate.context = max(candidate.context, hit.score or 0.0)
-        kind = expected_answer(bundle.query_str)
+        asked = final_question(bundle.query_str)
+        kind = expected_answer(asked)
         # A "when" question looks further down the dense sentence search, for sentences that
         # date what is asked: the date is often in a sentence the question shares few words
         # with ("jusqu'au 10 février 2020" for "when did they stop").
@@ -820,9 +821,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             candidate.terms = self.scorer.sentence_terms[node_id]
             candidate.lexical = self.scorer.coverage(query_terms, candidate.terms)
             candidate.answer_type = (
-                gives_answer_type(
-                    kind, candidate.text, bundle.query_str, self.units, language, self.people
-                )
+                gives_answer_type(kind, candidate.text, asked, self.units, language, self.people)
                 if whose is None or candidate.info.doc_id in whose
                 else 0.0
             )
@@ -986,7 +985,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if missing:
             return self.abstain(language, ranked, confidence, missing)
 
-        ranked = self._answer_type_first(question, ranked)
+        ranked = self._answer_type_first(asked, ranked)
         ranked = _attributed_first(question, ranked, self.weights["answer_type_margin"])
         chosen = [ranked[0]]
         conflict = False

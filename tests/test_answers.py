@@ -199,6 +199,16 @@ def test_a_figure_checked_is_answered_with_the_figures_of_both_sides(
     _assert_exact_quotes(service, answer)
 
 
+def test_what_is_asked_after_the_askers_context_picks_the_answer(service: AnswerService) -> None:
+    # The context names the MPs; the question after it asks who decided: a name is wanted.
+    answer = service.ask(
+        "Some LFI MPs complained to the courts about the police's video analysis software, and "
+        "I heard the case went nowhere. Who decided to drop their complaint?"
+    )
+    assert "Rémy Heitz" in answer.answer
+    _assert_exact_quotes(service, answer)
+
+
 def test_a_reply_asked_is_the_sentence_after_the_request(service: AnswerService) -> None:
     answer = service.ask(
         "How did Clearview respond when the police commissioner-general asked it to delete "
