@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from index.terms import FUNCTION_WORDS
 from index.text import fold
 
 RANKER_PATH = Path(__file__).with_name("ranker.json")
@@ -214,6 +215,7 @@ _PERSON_CUE_BEFORE = re.compile(
 _PERSON_CUE_AFTER = re.compile(
     r"^\s*(?:,\s*(?:l['’]une? des|ancien(?:ne)?)\b|\(@|\([A-Z]|:\s*[\"«“])"
 )
+_ROUGH_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _LIST_JOIN = re.compile(r"\s*(?:,|et|and|en)\s*")
 
 
@@ -226,6 +228,11 @@ class People:
     # Words the texts only ever write capitalised, and somewhere not opening a sentence
     # ("Briefcam", "Disclose"): names even where they open one ("Briefcam est un logiciel…").
     proper: frozenset[str] = frozenset()
+    # The roles (indices in _ROLES) the texts give each person somewhere: "Hadrien Clouet,
+    # l'un des députés" signs a post elsewhere with no role said, and is still no director.
+    roles: Mapping[str, frozenset[int]] = field(default_factory=dict, compare=False)
+    # The first five letters of the texts' words: a role's complement is compared in them.
+    words: frozenset[str] = frozenset()
 
     @classmethod
     def of_texts(cls, texts: Iterable[str]) -> People:
@@ -258,7 +265,16 @@ class People:
                 if before in known and name not in known:
                     known.add(name)
                     grown = True
-        return cls(frozenset(known), proper)
+        people = cls(frozenset(known), proper)
+        roles: dict[str, set[int]] = {}
+        for sentence in (s for text in texts for s in _ROUGH_SENTENCE_BREAK.split(text)):
+            for match, near, after in _role_words_around(sentence, people):
+                held = {i for i, r in enumerate(_ROLES) if r.search(near) or r.search(after)}
+                roles.setdefault(fold(match.group(0)), set()).update(held)
+        words = frozenset(w[:5] for text in texts for w in re.findall(r"[\w-]{4,}", fold(text)))
+        return cls(
+            people.known, proper, {name: frozenset(r) for name, r in roles.items() if r}, words
+        )
 
     def name_matches(self, sentence: str) -> list[re.Match[str]]:
         """Where the sentence names people."""
@@ -328,13 +344,57 @@ def names_someone_for_role(
     something ("le ministre Gérald Darmanin" is no journalist, "a réagi Aurélien Saintoul" no
     judge)."""
     speakers = _asks_who_said(question)
+    asked = role.search(fold(question))
+    asked_of = _role_complement(fold(question)[asked.end() :]) & people.words if asked else set()
     for match, near, after in _role_words_around(sentence, people):
-        if role.search(near) or role.search(after):
+        in_near = [*role.finditer(near)]
+        in_after = role.search(fold(sentence[match.end() :]))
+        if in_near or role.search(after):
+            held = (
+                near[in_near[-1].end() :]
+                if in_near
+                else fold(sentence[match.end() :])[in_after.end() if in_after else 0 :]
+            )
+            if _other_office(asked_of, _role_complement(held)):
+                continue  # "patron de la Direction territoriale de police judiciaire"
             return True
         other = any(r.search(near) or r.search(after) for r in _ROLES if r is not role)
+        elsewhere = people.roles.get(fold(match.group(0)))
+        if elsewhere and _ROLES.index(role) not in elsewhere:
+            continue  # given another role elsewhere in the texts
         if not other and (speakers or not speaks_only(sentence, match)):
             return True
-    return _HANDLE.search(sentence) is not None  # "@ChristopheBex": a person, no role said
+    # "@ChristopheBex": a person, no role said; not "Hadrien Clouet (@HadrienClouet)", the
+    # handle of someone named and weighed above.
+    return _HANDLE.search(_OWN_HANDLE.sub(" ", sentence)) is not None
+
+
+# What a role is of ("directeur départemental de la sécurité publique"): the words after the
+# role's word, up to a comma or a word outside the complement.
+_COMPLEMENT_LINKS = {
+    "de", "du", "des", "d", "la", "le", "les", "l", "of", "the", "van", "het", "der",
+}  # fmt: skip
+_COMPLEMENT_END = re.compile(r"[,;:.()«»\"“”]")
+
+
+def _role_complement(words: str) -> set[str]:
+    """The (folded) words' first five letters, up to a word that is not one of the role's
+    complement ("magistrat a classé…" has none)."""
+    found: set[str] = set()
+    for word in re.findall(r"[\w-]+", _COMPLEMENT_END.split(words, maxsplit=1)[0])[:8]:
+        if word in _COMPLEMENT_LINKS:
+            continue
+        if word in FUNCTION_WORDS or len(word) < 4:
+            break
+        found.add(word[:5])
+    return found
+
+
+def _other_office(asked: set[str], held: set[str]) -> bool:
+    """Both roles say what they are of, in two words or more, and share none: two offices
+    ("de la sécurité publique" / "de la Direction territoriale de police judiciaire"). An
+    acronym ("patron du COC") or a bare role may be the same office."""
+    return len(asked) >= 2 and len(held) >= 2 and not asked & held
 
 
 # A preposition just before a name makes it an object, not the role's holder.
@@ -352,6 +412,7 @@ def names_a_person(sentence: str, question: str, people: People = EVERY_PAIR) ->
 
 
 _HANDLE = re.compile(r"@\w{3,}")
+_OWN_HANDLE = re.compile(r"\(\s*@\w{3,}\s*\)")
 
 
 # A speaker: named just after a verb of saying ("a réagi auprès de l'AFP Aurélien Saintoul")

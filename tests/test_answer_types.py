@@ -210,6 +210,11 @@ def test_without_an_embedding_model_only_the_same_word_matches() -> None:
             "not_in_sources",
             "The documents don't say.",
         ),
+        (  # the one head named in Toulouse heads the judicial police, not public security
+            "Who is the head of public security in Haute-Garonne?",
+            "name_not_given",
+            "The documents don't give that name.",
+        ),
         (  # the MPs' letter is addressed to the director by his role only
             "Comment s'appelle le directeur départemental de la sécurité publique à qui les "
             "députés LFI de Haute-Garonne ont écrit ?",

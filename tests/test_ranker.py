@@ -232,3 +232,34 @@ def test_someone_named_in_another_role_does_not_answer_a_role_asked(
     role = asked_role(question)
     assert role is not None
     assert names_someone_for_role(sentence, role, question) is may_hold_it
+
+
+_TOULOUSE = [
+    "« Nous n'avons jamais utilisé ce logiciel » a répondu le commissaire Patrick Léonard, "
+    "patron de la Direction territoriale de police judiciaire de Toulouse.",
+    "Nous avons interrogé Hadrien Clouet, l'un des députés LFI de Haute-Garonne ayant "
+    "interpellé la direction de la sécurité publique.",
+    "— Hadrien Clouet (@HadrienClouet) November 20, 2023",
+]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "may_hold_it"),
+    [
+        # the head of another office: judicial police, not public security
+        (_TOULOUSE[0], "Comment s'appelle le directeur de la sécurité publique ?", False),
+        (_TOULOUSE[0], "Who is the head of public security in Haute-Garonne?", False),
+        (_TOULOUSE[0], "Comment s'appelle le chef de la police judiciaire de Toulouse ?", True),
+        (_TOULOUSE[0], "Quel directeur a répondu à La Dépêche ?", True),  # no office asked
+        # an MP elsewhere in the texts, signing a post here with no role said
+        (_TOULOUSE[2], "Comment s'appelle le directeur de la sécurité publique ?", False),
+        (_TOULOUSE[2], "Quel député a publié ce message ?", True),
+    ],
+)
+def test_a_role_holder_is_of_the_office_asked_and_of_no_other_role_in_the_texts(
+    sentence: str, question: str, may_hold_it: bool
+) -> None:
+    people = People.of_texts(_TOULOUSE)
+    role = asked_role(question)
+    assert role is not None
+    assert names_someone_for_role(sentence, role, question, people) is may_hold_it
