@@ -317,10 +317,13 @@ def _role_words_around(sentence: str, people: People) -> Iterator[tuple[re.Match
     those just before the name, since the previous name, unless a preposition makes the name
     an object ("le député écrit à Rémy Heitz"), and those just after it, to the sentence's
     end."""
-    previous_end = 0
+    previous_end, near = 0, ""
     for match in people.name_matches(sentence):
         before = sentence[max(match.start() - 80, previous_end) : match.start()]
-        near = "" if _OBJECT_OF.search(before) else fold(before)
+        if not (previous_end and _LIST_JOIN.fullmatch(before)):
+            # in a list ("les ministres Bernard Cazeneuve, Bruno Le Roux et …") the words
+            # before the first name are every name's
+            near = "" if _OBJECT_OF.search(before) else fold(before)
         yield match, near, fold(sentence[match.end() : match.end() + 40].split(".")[0])
         previous_end = match.end()
 

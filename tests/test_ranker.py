@@ -200,6 +200,13 @@ def test_a_person_is_in_the_role_only_beside_its_words(
             "Quel journaliste a signé l'enquête ?",
             False,
         ),
+        # every name of a list holds the role said before the first one
+        (
+            "Il désignait les ministres de l'Intérieur Bernard Cazeneuve, Matthias Fekl et "
+            "Gérald Darmanin.",
+            "Comment s'appellent les inspecteurs qui ont rédigé le rapport ?",
+            False,
+        ),
         # a mere speaker answers "who wrote / who claimed", not "which judge decided"
         (
             "Il y avait une volonté d'éteindre la critique, a réagi auprès de l'AFP Aurélien "
