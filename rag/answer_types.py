@@ -47,7 +47,7 @@ _LIST_MARKER = re.compile(r"^\s*\d{1,2}\)")
 
 # "Combien de temps / how long / hoe lang" asks a duration, not a count of "temps".
 ASKS_DURATION = re.compile(
-    r"\b(?:depuis\s+)?combien\s+de\s+temps\b|\bhow\s+long\b|\bhoe\s+lang\b", re.IGNORECASE
+    r"\b(?:depuis\s+)?combien\s+de\s+temps\b|\bhow\s+long\b|\bhoe\s*lang\b", re.IGNORECASE
 )
 _ASKED_UNIT = re.compile(
     r"\b(?:combien\s+(?:de\s+|d['’]\s*)|nombre\s+(?:de\s+|d['’]\s*)|how\s+many\s+"
@@ -92,7 +92,7 @@ _MONEY = re.compile(
 )
 _ASKS_DAY = re.compile(
     r"\b(quelle date|à quelle date|quel jour|(?:what|which) (?:exact |precise |specific )?date"
-    r"|which day|what day"
+    r"|(?:which|what) (?:exact |precise |specific )?day"
     r"|welke datum|welke dag|op welke datum)\b",
     re.IGNORECASE,
 )

@@ -143,10 +143,10 @@ _ASKS_DATE = re.compile(
     r"|\b(?:quelle date|quelle année|quelle période|en quelle|what year|which year"
     r"|(?:what|which) (?:exact |precise |specific )?date"
     r"|what period|which period|welke periode"
-    r"|welk jaar|welke datum|quel jour|which day|what day|welke dag"
+    r"|welk jaar|welke datum|quel jour|(?:which|what) (?:exact |precise |specific )?day|welke dag"
     r"|quel moment|what (?:point|time|moment)|welk (?:moment|tijdstip)|quel mois|which month"
     r"|what month|welke maand"
-    r"|depuis combien de temps|combien de temps|how long|hoe lang)\b",
+    r"|depuis combien de temps|combien de temps|how long|hoe ?lang)\b",
     re.IGNORECASE,
 )
 

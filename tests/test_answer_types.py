@@ -88,6 +88,9 @@ def test_money_and_days_are_told_apart_from_counts_and_years() -> None:
     assert has_money("un contrat de 2,5 millions d'euros") and not has_money("2,5 millions")
     assert asks_day("Op welke datum werd het rapport gepubliceerd?")
     assert asks_day("On what exact date was the report published?")
+    assert asks_day("On what exact day was Briefcam switched off?")
+    assert expected_answer("On what exact day was Briefcam switched off?") == "date"
+    assert expected_answer("Hoelang waren de proeflicenties geldig?") == "date"
     assert expected_answer("On what exact date was the report published?") == "date"
     assert not asks_day("En quelle année le rapport a-t-il été publié ?")
     assert has_day("Hadrien Clouet (@HadrienClouet) November 20, 2023")
