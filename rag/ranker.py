@@ -422,8 +422,10 @@ _OWN_HANDLE = re.compile(r"\(\s*@\w{3,}\s*\)")
 # or "selon", or just before a colon and a quotation. A speaker answers "who said…", rarely
 # "who decided…".
 _SPEAKER_BEFORE = re.compile(
-    rf"(?:\b(?:{_SAYING_VERBS}|insistait|selon|d['’]après|according to|volgens)\b"
-    r"[^.!?\n«“\"]{0,40})$",
+    rf"(?:\b(?:{_SAYING_VERBS}|insistait)\b[^.!?\n«“\"]{{0,40}}"
+    # "selon le journal Le Soir", not "d'après des renseignements de Child Focus"
+    r"|\b(?:selon|d['’]après|according to|volgens)(?:\s+(?!(?:de|du|des|of|van)\b)[\w'’-]+){0,3}"
+    r"(?:\s+|(?<=['’])))$",
     re.IGNORECASE,
 )
 _SPEAKER_AFTER = re.compile(r"^\s*(?:\([^)]*\)\s*)?:\s*[\"«“]")

@@ -270,3 +270,12 @@ def test_a_role_holder_is_of_the_office_asked_and_of_no_other_role_in_the_texts(
     role = asked_role(question)
     assert role is not None
     assert names_someone_for_role(sentence, role, question, people) is may_hold_it
+
+
+def test_selon_attributes_to_the_source_it_names_not_to_one_further_on() -> None:
+    assert attributes_to("Selon le journal Le Soir, une enquête a révélé cela.", {"soir"})
+    assert attributes_to("Selon le media Disclose, Briefcam permet de traquer.", {"disclose"})
+    assert not attributes_to(
+        "Des missions ont été effectuées d'après des renseignements de Child Focus.",
+        {"child", "focus"},
+    )
