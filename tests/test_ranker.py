@@ -274,7 +274,7 @@ def test_a_role_holder_is_of_the_office_asked_and_of_no_other_role_in_the_texts(
 
 def test_selon_attributes_to_the_source_it_names_not_to_one_further_on() -> None:
     assert attributes_to("Selon le journal Le Soir, une enquête a révélé cela.", {"soir"})
-    assert attributes_to("Selon le media Disclose, Briefcam permet de traquer.", {"disclose"})
+    assert attributes_to("Selon l'AFP, le signalement a été classé.", {"afp"})
     assert not attributes_to(
         "Des missions ont été effectuées d'après des renseignements de Child Focus.",
         {"child", "focus"},
