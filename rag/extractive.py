@@ -414,10 +414,17 @@ def expected_answer(question: str) -> str | None:
     return None
 
 
+# "Entre 101 et 500 fois": one count given as a range, not two counts.
+_COUNT_RANGE = re.compile(
+    r"\b(?:entre|between|tussen)\s+\d+\s+(?:et|and|en)\s+(\d+)", re.IGNORECASE
+)
+
+
 def _counts_apart(sentence: str, question: str) -> int:
-    """How many counts the sentence gives that the question does not."""
+    """How many counts the sentence gives that the question does not, a range counting once."""
     asked = _question_counts(question)
-    return len({c.value for c in counts_with_nouns(sentence)} - asked)
+    upper_bounds = {int(m.group(1)) for m in _COUNT_RANGE.finditer(sentence)}
+    return len({c.value for c in counts_with_nouns(sentence)} - asked - upper_bounds)
 
 
 @lru_cache(maxsize=512)  # asked of the same question for every candidate sentence

@@ -26,6 +26,7 @@ from rag.answer_types import (
 )
 from rag.extractive import (
     Candidate,
+    _counts_apart,
     checks_a_count,
     closes_unopened_quote,
     counted_at,
@@ -430,6 +431,12 @@ def test_a_yes_no_question_checking_a_figure_asks_a_count(question: str, unit: s
     assert checks_a_count(question) is (unit is not None)
     if unit:
         assert expected_answer(question) == "count" and asked_unit(question) == unit
+
+
+def test_a_range_is_one_count_not_a_breakdown() -> None:
+    question = "How many searches were done in The Hague and how many in Belgium?"
+    assert _counts_apart("la police a utilisé le logiciel «entre 101 et 500 fois».", question) == 1
+    assert _counts_apart("20 utilisations, dont 12 par la gendarmerie.", question) == 2
 
 
 @pytest.mark.parametrize(
