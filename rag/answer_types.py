@@ -23,7 +23,7 @@ from index.text import fold, number_spans
 MONTHS = (
     "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre"
     "|décembre|decembre|january|february|march|april|may|june|july|august|september|october"
-    "|november|december"
+    "|november|december|januari|februari|maart|mei|juni|juli|augustus|oktober"
 )
 _NOT_COUNTED = FUNCTION_WORDS | set(fold(MONTHS).split("|"))
 # Words that qualify what is counted without saying what it is ("d'autres territoires").

@@ -125,6 +125,19 @@ _ASKS_COUNT = re.compile(
 )
 
 
+def checks_a_date(question: str) -> bool:
+    """A yes/no question checking a date ("testé pour la première fois en octobre 2019, c'est
+    bien ça ?", "was it in December 2023…?", "…s'est-elle tenue en 2019 ?"): the dates of the
+    event answer it, the one checked among them."""
+    if _CHECKS_A_YEAR.search(question) and not _ASKS_COUNT.search(question):
+        return True  # "…pendant laquelle … s'est-elle bien tenue en 2019 ?"
+    return asks_yes_no(question) and bool(_month_dates(question) or _IN_A_YEAR.search(question))
+
+
+_IN_A_YEAR = re.compile(r"\b(?:en|in)\s+(?:19|20)\d\d\b", re.IGNORECASE)
+_CHECKS_A_YEAR = re.compile(r"\b(?:en|in)\s+(?:19|20)\d\d\s*\?\s*$", re.IGNORECASE)
+
+
 def checks_a_count(question: str) -> bool:
     """A yes/no question checking a figure ("a-t-elle utilisé Clearview plus d'une centaine de
     fois ?", "more than 100 times", "meer dan honderd keer"): the figure answers it."""
@@ -403,7 +416,7 @@ def expected_answer(question: str) -> str | None:
         or (_ASKS_AMOUNT.search(question) and asks_money(question))
     ):
         return "count"
-    if _ASKS_DATE.search(question):
+    if _ASKS_DATE.search(question) or checks_a_date(question):
         return "date"
     if _ASKS_WHY.search(question):
         return "reason"
@@ -457,6 +470,8 @@ def gives_answer_type(
         matcher = units or _STEM_ONLY
         return matcher.strength(unit, language, (c.noun for c in counts if c.noun))
     if kind == "date":
+        if checks_a_date(question):
+            return 1.0 if _month_dates(sentence) else 0.5 if _dates(sentence) else 0.0
         if _ASKS_UNTIL.search(question):
             if _ENDING.search(sentence):
                 return 1.0
@@ -1433,13 +1448,10 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         figure or date. Looked for among the candidates and the best sentence's neighbours."""
         best = ranked[0]
         kind = expected_answer(question)
-        # "…s'est-elle bien tenue en 2019 ?", "…take place in 2019?": a year to check is a date
-        # asked too.
-        checks_a_year = kind is None and bool(_CHECKS_A_YEAR.search(question))
         extract = (
             count_values
             if _ASKS_COUNT.search(question) or checks_a_count(question)
-            else (_month_dates if _ASKS_DATE.search(question) or checks_a_year else None)
+            else (_month_dates if _ASKS_DATE.search(question) or checks_a_date(question) else None)
         )
         if extract is None:
             return None
@@ -1770,9 +1782,6 @@ def _has_word(folded: str, word: str) -> bool:
 
 def _overlap(a: set[str], b: set[str]) -> float:
     return len(a & b) / max(1, min(len(a), len(b)))
-
-
-_CHECKS_A_YEAR = re.compile(r"\b(?:en|in)\s+(?:19|20)\d\d\s*\?\s*$", re.IGNORECASE)
 
 
 # "Qu'a déclaré X", "what did X say", "how did X react", "wat zei X": what someone said asked.

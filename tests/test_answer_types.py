@@ -28,6 +28,7 @@ from rag.extractive import (
     Candidate,
     _counts_apart,
     checks_a_count,
+    checks_a_date,
     closes_unopened_quote,
     counted_at,
     counted_by,
@@ -415,6 +416,22 @@ def test_a_figure_of_what_is_asked_is_quoted(
 )
 def test_the_question_after_its_context_is_what_is_asked(question: str, asked: str | None) -> None:
     assert final_question(question) == (asked or question)
+
+
+@pytest.mark.parametrize(
+    ("question", "checks"),
+    [
+        ("Was it in December 2023 that Disclose revealed it?", True),
+        ("Klopt het dat ze Clearview in oktober 2019 uitprobeerden?", True),
+        ("La taskforce pendant laquelle Clearview a été testé s'est-elle tenue en 2019 ?", True),
+        ("Combien de fois l'ont-ils utilisé en 2019 ?", False),
+        ("Did the police use Clearview?", False),
+    ],
+)
+def test_a_yes_no_question_checking_a_date_asks_a_date(question: str, checks: bool) -> None:
+    assert checks_a_date(question) is checks
+    if checks:
+        assert expected_answer(question) == "date"
 
 
 @pytest.mark.parametrize(

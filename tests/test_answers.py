@@ -199,6 +199,14 @@ def test_a_figure_checked_is_answered_with_the_figures_of_both_sides(
     _assert_exact_quotes(service, answer)
 
 
+def test_a_month_checked_is_answered_with_the_months_of_both_sides(service: AnswerService) -> None:
+    answer = service.ask(
+        "Did Disclose reveal the police's secret use of Briefcam in December 2023?"
+    )
+    assert "décembre 2023" in answer.answer and "novembre 2023" in answer.answer
+    _assert_exact_quotes(service, answer)
+
+
 def test_what_is_asked_after_the_askers_context_picks_the_answer(service: AnswerService) -> None:
     # The context names the MPs; the question after it asks who decided: a name is wanted.
     answer = service.ask(
