@@ -113,14 +113,28 @@ def test_a_count_over_the_years_asked_is_set_against_the_same_count_elsewhere(
     _assert_exact_quotes(service, answer)
 
 
-def test_a_year_to_check_gets_both_sides(service: AnswerService) -> None:
-    # One text dates the Europol taskforce to October 2016, the other to October 2019.
-    answer = service.ask(
-        "Did the Europol taskforce in The Hague where Clearview was tested really take place "
-        "in 2019?"
-    )
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        # One text dates the Europol taskforce to October 2016, the other to October 2019.
+        (
+            "Did the Europol taskforce in The Hague where Clearview was tested really take place "
+            "in 2019?",
+            ("2016", "2019"),
+        ),
+        # Disclose's revelations: November 2023 in one text, December 2023 in another.
+        (
+            "Did Disclose reveal the police's secret use of Briefcam in December 2023?",
+            ("novembre 2023", "décembre 2023"),
+        ),
+    ],
+)
+def test_a_date_to_check_gets_both_sides(
+    service: AnswerService, question: str, sides: tuple[str, str]
+) -> None:
+    answer = service.ask(question)
     assert answer.conflict
-    assert "2016" in answer.answer and "2019" in answer.answer
+    assert all(side in answer.answer for side in sides)
     _assert_exact_quotes(service, answer)
 
 
@@ -196,14 +210,6 @@ def test_a_figure_checked_is_answered_with_the_figures_of_both_sides(
     answer = service.ask(question)
     assert not answer.abstained
     assert "101 et 500" in answer.answer and re.search("78|septante-huit", answer.answer)
-    _assert_exact_quotes(service, answer)
-
-
-def test_a_month_checked_is_answered_with_the_months_of_both_sides(service: AnswerService) -> None:
-    answer = service.ask(
-        "Did Disclose reveal the police's secret use of Briefcam in December 2023?"
-    )
-    assert "décembre 2023" in answer.answer and "novembre 2023" in answer.answer
     _assert_exact_quotes(service, answer)
 
 
