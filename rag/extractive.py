@@ -129,7 +129,7 @@ def checks_a_date(question: str) -> bool:
     """A yes/no question checking a date ("testé pour la première fois en octobre 2019, c'est
     bien ça ?", "was it in December 2023…?", "…s'est-elle tenue en 2019 ?"): the dates of the
     event answer it, the one checked among them."""
-    if _CHECKS_A_YEAR.search(question) and not _ASKS_COUNT.search(question):
+    if _CHECKS_A_YEAR.search(question) and not _OPENS_WITH_QUESTION_WORD.match(question):
         return True  # "…pendant laquelle … s'est-elle bien tenue en 2019 ?"
     return asks_yes_no(question) and bool(_month_dates(question) or _IN_A_YEAR.search(question))
 
@@ -526,6 +526,8 @@ _WH = (
     r"(?:quel\w*|lequel|laquelle|combien|quand|où|comment|pourquoi|qui|que|quoi|how|what|when"
     r"|where|which|who|whom|whose|why|hoeveel|wanneer|waar\w*|welke?|wie|hoe|waarom|wat)\b"
 )
+# "Qu'a répondu la police… en 2021 ?", "Combien de fois… en 2022 ?": asks something else.
+_OPENS_WITH_QUESTION_WORD = re.compile(rf"^\W*(?:qu['’]|{_WH})", re.IGNORECASE)
 # A yes/no second part counts too: "…, et pense-t-il…", "…, and does he…", "…, en denkt hij…";
 # so does a second question after a question mark ("…? Si oui, combien…").
 _YES_NO_FR = r"(?:est-ce\s+qu|\w+-t-(?:il|elle|ils|elles|on)\b|\w+-(?:il|elle|ils|elles|on)\b)"
