@@ -125,6 +125,7 @@ _ASKS_COUNT = re.compile(
 )
 
 
+@lru_cache(maxsize=512)  # asked of the same question for every candidate sentence
 def checks_a_date(question: str) -> bool:
     """A yes/no question checking a date ("testé pour la première fois en octobre 2019, c'est
     bien ça ?", "was it in December 2023…?", "…s'est-elle tenue en 2019 ?"): the dates of the
@@ -138,6 +139,7 @@ _IN_A_YEAR = re.compile(r"\b(?:en|in)\s+(?:19|20)\d\d\b", re.IGNORECASE)
 _CHECKS_A_YEAR = re.compile(r"\b(?:en|in)\s+(?:19|20)\d\d\s*\?\s*$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=512)
 def checks_a_count(question: str) -> bool:
     """A yes/no question checking a figure ("a-t-elle utilisé Clearview plus d'une centaine de
     fois ?", "more than 100 times", "meer dan honderd keer"): the figure answers it."""
@@ -818,9 +820,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             # "la police française" is not answered from the Belgian documents; a document
             # the catalog gives no country stays in.
             same = {
-                k: c
-                for k, c in candidates.items()
-                if self.index.documents[c.info.doc_id].country in (None, country)
+                k: c for k, c in candidates.items() if self._of_country(c, country, named=False)
             }
             candidates = same or candidates
         neighbours = {node_id: self._neighbour_ids(c.info) for node_id, c in candidates.items()}
@@ -867,6 +867,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             bundle.query_str, language, kind, candidates, neighbours, vectors, query_vector
         )
         return sorted(candidates.values(), key=lambda c: (-c.score, c.info.node_id))
+
+    def _of_country(self, candidate: Candidate, country: str, named: bool = True) -> bool:
+        """The candidate comes from a document of `country` (or of none the catalog gives), or,
+        with `named`, names that country itself."""
+        if self.index.documents[candidate.info.doc_id].country in (None, country):
+            return True
+        return named and _COUNTRIES[country].search(candidate.text) is not None
 
     def _neighbour_ids(self, info: SentenceInfo) -> list[str]:
         return [s.node_id for s in self.neighbourhood(info, 1) if s.node_id != info.node_id]
@@ -1245,11 +1252,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         leading = ranked[: self.settings.answer_type_depth]
         reason: AbstainReason
         country = country_asked(question)
-        if country is not None and not any(
-            self.index.documents[c.info.doc_id].country in (None, country)
-            or _COUNTRIES[country].search(c.text)
-            for c in ranked
-        ):
+        if country is not None and not any(self._of_country(c, country) for c in ranked):
             # "La police française a-t-elle utilisé Clearview ?": only the Belgian documents
             # tell of Clearview, and none of their passages names France.
             return "not_in_sources"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from index.parsing import sentence_spans
 from index.terms import FUNCTION_WORDS
 from index.text import fold
 
@@ -215,7 +216,6 @@ _PERSON_CUE_BEFORE = re.compile(
 _PERSON_CUE_AFTER = re.compile(
     r"^\s*(?:,\s*(?:l['’]une? des|ancien(?:ne)?)\b|\(@|\([A-Z]|:\s*[\"«“])"
 )
-_ROUGH_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _LIST_JOIN = re.compile(r"\s*(?:,|et|and|en)\s*")
 
 
@@ -267,7 +267,8 @@ class People:
                     grown = True
         people = cls(frozenset(known), proper)
         roles: dict[str, set[int]] = {}
-        for sentence in (s for text in texts for s in _ROUGH_SENTENCE_BREAK.split(text)):
+        sentences = (text[start:end] for text in texts for start, end in sentence_spans(text))
+        for sentence in sentences:
             for match, near, after in _role_words_around(sentence, people):
                 held = {i for i, r in enumerate(_ROLES) if r.search(near) or r.search(after)}
                 roles.setdefault(fold(match.group(0)), set()).update(held)
@@ -351,12 +352,13 @@ def names_someone_for_role(
     asked_of = _role_complement(fold(question)[asked.end() :]) & people.words if asked else set()
     for match, near, after in _role_words_around(sentence, people):
         in_near = [*role.finditer(near)]
-        in_after = role.search(fold(sentence[match.end() :]))
-        if in_near or role.search(after):
+        in_after = None if in_near else role.search(after)
+        if in_near or in_after:
+            # what the role is of runs on past `after`'s 40 characters, which begin the rest
             held = (
                 near[in_near[-1].end() :]
                 if in_near
-                else fold(sentence[match.end() :])[in_after.end() if in_after else 0 :]
+                else fold(sentence[match.end() :])[in_after.end() :]  # type: ignore[union-attr]
             )
             if _other_office(asked_of, _role_complement(held)):
                 continue  # "patron de la Direction territoriale de police judiciaire"
