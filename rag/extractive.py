@@ -68,6 +68,7 @@ from rag.ranker import (
     features,
     has_negation,
     names_a_person,
+    names_another_office,
     names_in_role,
     names_someone_for_role,
     people_named,
@@ -623,8 +624,9 @@ class SentenceScorer:
     def coverage(self, query_terms: set[str], sentence_terms: set[str]) -> float:
         if not query_terms:
             return 0.0
-        total = sum(self.idf.get(t, self.unknown_idf) for t in query_terms)
-        return sum(self.idf.get(t, 0.0) for t in query_terms & sentence_terms) / total
+        # fsum: exact, so the same whatever order the sets iterate in (PYTHONHASHSEED)
+        total = math.fsum(self.idf.get(t, self.unknown_idf) for t in query_terms)
+        return math.fsum(self.idf.get(t, 0.0) for t in query_terms & sentence_terms) / total
 
 
 def _dates(text: str) -> set[str]:
@@ -1259,8 +1261,12 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if (
             kind is None
             and _ASKS_REPLY.search(question)
-            and not _TELLS_REPLY.search(ranked[0].text)
-            and not self._reply_follows(ranked[0])
+            and (
+                not (_TELLS_REPLY.search(ranked[0].text) or self._reply_follows(ranked[0]))
+                # the reply told is another office's ("patron de la DTPJ" for the head of
+                # public security), its speaker often named after the quotation
+                or names_another_office(self._with_next(ranked[0].info), question, self.people)
+            )
         ):
             # A reply asked follows its request: when neither tells one, none is told.
             return "weak_evidence"
@@ -1545,6 +1551,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         side's document must carry them too (Clearview's uses do not contradict Briefcam's)."""
         document = self._folded_documents[best.info.doc_id]
         return {n for n in _name_words(question) if _has_word(document, n)}
+
+    def _with_next(self, info: SentenceInfo) -> str:
+        """A sentence with the one after it."""
+        siblings = self.index.sentences_by_doc[info.doc_id]
+        position = self.position(info)
+        end = siblings[position + 1].end if position + 1 < len(siblings) else info.end
+        return self.index.documents[info.doc_id].text[info.start : end]
 
     def _window(self, info: SentenceInfo) -> str:
         """A sentence with the one before it, which often names its subject."""

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from index.parsing import sentence_spans
 from index.terms import FUNCTION_WORDS
@@ -374,6 +375,32 @@ def names_someone_for_role(
     return _HANDLE.search(_OWN_HANDLE.sub(" ", sentence)) is not None
 
 
+def names_another_office(sentence: str, question: str, people: People = EVERY_PAIR) -> bool:
+    """The question names someone by a role of some office ("the head of public security in
+    Haute-Garonne") and the sentence gives the same kind of role of another office, to the
+    person it names ("le commissaire Patrick Léonard, patron de la direction territoriale de
+    la police judiciaire"): what that person did is not what the one asked did."""
+    folded = fold(question)
+    for role in _ROLES:
+        asked = role.search(folded)
+        if asked is None:
+            continue
+        asked_of = _role_complement(folded[asked.end() :]) & people.words
+        for match, near, after in _role_words_around(sentence, people):
+            in_near = [*role.finditer(near)]
+            in_after = None if in_near else role.search(after)
+            if in_near:
+                held = near[in_near[-1].end() :]
+            elif in_after is not None:
+                held = fold(sentence[match.end() :])[in_after.end() :]
+            else:
+                continue
+            # four letters: the question may be Dutch or English ("politie" / "police")
+            if _other_office({w[:4] for w in asked_of}, {w[:4] for w in _role_complement(held)}):
+                return True
+    return False
+
+
 # What a role is of ("directeur départemental de la sécurité publique"): the words after the
 # role's word, up to a comma or a word outside the complement.
 _COMPLEMENT_LINKS = {
@@ -536,12 +563,132 @@ def features(
 
 
 @dataclass(frozen=True)
-class LearnedRanker:
-    weights: tuple[float, ...]
-    intercept: float
+class Tree:
+    """One regression tree: node arrays, children by index; a sample goes left when its
+    feature is at most the threshold."""
+
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    value: tuple[float, ...]
+    leaf: tuple[bool, ...]
+
+    def predict(self, x: list[float]) -> float:
+        node = 0
+        while not self.leaf[node]:
+            node = (
+                self.left[node]
+                if x[self.feature[node]] <= self.threshold[node]
+                else self.right[node]
+            )
+        return self.value[node]
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Gradient-boosted trees on some of the features (scikit-learn's
+    HistGradientBoostingClassifier, exported by scripts/train_ranker.py, evaluated here with
+    no scikit-learn): the log-odds that a sentence holds what is asked, mapped onto the
+    hand-set score's scale by `scale` and `offset`."""
+
+    features: tuple[int, ...]  # indices into FEATURES, the trees' columns
+    baseline: float
+    trees: tuple[Tree, ...]
+    scale: float
+    offset: float
+
+    def log_odds(self, vector: list[float]) -> float:
+        x = [vector[i] for i in self.features]
+        return self.baseline + sum(tree.predict(x) for tree in self.trees)
 
     def score(self, vector: list[float]) -> float:
+        return self.offset + self.scale * self.log_odds(vector)
+
+    @classmethod
+    def from_sklearn(
+        cls, model: Any, features: tuple[int, ...], scale: float = 1.0, offset: float = 0.0
+    ) -> TreeEnsemble:
+        """A fitted binary HistGradientBoostingClassifier's trees (numerical features, no
+        missing values); its leaf values already hold the learning rate."""
+        trees = tuple(
+            Tree(
+                tuple(int(v) for v in nodes["feature_idx"]),
+                tuple(float(v) for v in nodes["num_threshold"]),
+                tuple(int(v) for v in nodes["left"]),
+                tuple(int(v) for v in nodes["right"]),
+                tuple(float(v) for v in nodes["value"]),
+                tuple(bool(v) for v in nodes["is_leaf"]),
+            )
+            for nodes in (predictors[0].nodes for predictors in model._predictors)
+        )
+        baseline = float(model._baseline_prediction.ravel()[0])
+        return cls(features, baseline, trees, scale, offset)
+
+    def rescaled(self, scale: float, offset: float) -> TreeEnsemble:
+        return TreeEnsemble(self.features, self.baseline, self.trees, scale, offset)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "features": [FEATURES[i] for i in self.features],
+            "baseline": self.baseline,
+            "scale": self.scale,
+            "offset": self.offset,
+            "trees": [
+                {
+                    "feature": t.feature,
+                    "threshold": t.threshold,
+                    "left": t.left,
+                    "right": t.right,
+                    "value": t.value,
+                    "leaf": t.leaf,
+                }
+                for t in self.trees
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> TreeEnsemble:
+        trees = data["trees"]
+        assert isinstance(trees, list)
+        return cls(
+            tuple(FEATURES.index(str(name)) for name in data["features"]),  # type: ignore[attr-defined]
+            float(data["baseline"]),  # type: ignore[arg-type]
+            tuple(
+                Tree(
+                    tuple(int(v) for v in t["feature"]),
+                    tuple(float(v) for v in t["threshold"]),
+                    tuple(int(v) for v in t["left"]),
+                    tuple(int(v) for v in t["right"]),
+                    tuple(float(v) for v in t["value"]),
+                    tuple(bool(v) for v in t["leaf"]),
+                )
+                for t in trees
+            ),
+            float(data["scale"]),  # type: ignore[arg-type]
+            float(data["offset"]),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class LearnedRanker:
+    """A linear score, averaged (by `tree_share`) with a tree ensemble's when there is one:
+    the linear part is smooth across questions unlike any seen, the trees catch what only
+    holds together ("a negation answers a yes/no question when it is also close to it")."""
+
+    weights: tuple[float, ...]
+    intercept: float
+    trees: TreeEnsemble | None = None
+    tree_share: float = 0.0
+
+    def linear(self, vector: list[float]) -> float:
         return self.intercept + sum(w * x for w, x in zip(self.weights, vector, strict=True))
+
+    def score(self, vector: list[float]) -> float:
+        if self.trees is None or not self.tree_share:
+            return self.linear(vector)
+        share = self.tree_share
+        return (1 - share) * self.linear(vector) + share * self.trees.score(vector)
 
     @classmethod
     def load(cls, path: Path = RANKER_PATH) -> LearnedRanker | None:
@@ -549,8 +696,17 @@ class LearnedRanker:
         if not path.exists():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(data.get("features", ())) != FEATURES:
+        trees = data.get("trees")
+        known = set(FEATURES)
+        if tuple(data.get("features", ())) != FEATURES or (
+            trees is not None and not set(trees["features"]) <= known
+        ):
             raise ValueError(
                 f"{path} was trained on other features; retrain: python scripts/train_ranker.py"
             )
-        return cls(tuple(float(w) for w in data["weights"]), float(data["intercept"]))
+        return cls(
+            tuple(float(w) for w in data["weights"]),
+            float(data["intercept"]),
+            TreeEnsemble.from_json(trees) if trees is not None else None,
+            float(data.get("tree_share", 0.0)),
+        )

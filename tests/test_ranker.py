@@ -1,6 +1,10 @@
 """The learned sentence ranker's pieces: its saved weights, question profile and name test."""
 
+import json
+
+import numpy as np
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 
 from index.text import fold
 from rag.ranker import (
@@ -8,9 +12,11 @@ from rag.ranker import (
     LearnedRanker,
     People,
     QuestionProfile,
+    TreeEnsemble,
     asked_role,
     attributes_to,
     names_a_person,
+    names_another_office,
     names_in_role,
     names_someone_for_role,
     people_named,
@@ -21,7 +27,30 @@ def test_saved_ranker_matches_the_features() -> None:
     ranker = LearnedRanker.load()
     assert ranker is not None, "rag/ranker.json: run scripts/train_ranker.py"
     assert len(ranker.weights) == len(FEATURES)
-    assert ranker.score([0.0] * len(FEATURES)) == ranker.intercept
+    assert ranker.linear([0.0] * len(FEATURES)) == ranker.intercept
+    assert ranker.trees is not None and 0 < ranker.tree_share < 1
+    # the trees never read where a sentence sits in its document
+    assert FEATURES.index("relative_position") not in ranker.trees.features
+
+
+def test_exported_trees_score_as_scikit_learn_does(tmp_path) -> None:
+    """The ensemble, read back from its JSON, gives scikit-learn's log-odds without it."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, len(FEATURES)))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0.3).astype(int)
+    columns = (0, 1, 2, 5)
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0)
+    model.fit(x[:, list(columns)], y)
+    linear = {"features": list(FEATURES), "weights": [0.0] * len(FEATURES), "intercept": 0.0}
+    trees = TreeEnsemble.from_sklearn(model, columns, scale=2.0, offset=1.0)
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps({**linear, "tree_share": 0.5, "trees": trees.to_json()}))
+    ranker = LearnedRanker.load(path)
+    assert ranker is not None and ranker.trees is not None
+    expected = model.decision_function(x[:, list(columns)])
+    got = [ranker.trees.log_odds(list(row)) for row in x]
+    assert np.allclose(got, expected)
+    assert ranker.score(list(x[0])) == pytest.approx(0.5 * (1.0 + 2.0 * expected[0]))
 
 
 def test_a_ranker_trained_on_other_features_is_refused(tmp_path) -> None:
@@ -279,3 +308,22 @@ def test_selon_attributes_to_the_source_it_names_not_to_one_further_on() -> None
         "Des missions ont été effectuées d'après des renseignements de Child Focus.",
         {"child", "focus"},
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "other"),
+    [
+        ("Did the head of public security in Haute-Garonne reply to the MPs?", True),
+        ("Le directeur départemental de la sécurité publique a-t-il répondu ?", True),
+        # the same office asked in Dutch ("politie" / "police")
+        ("Wat antwoordde het hoofd van de gerechtelijke politie van Toulouse?", False),
+        ("Qu'a répondu la police ?", False),  # no office asked
+    ],
+)
+def test_a_reply_of_another_office_is_told_apart(question: str, other: bool) -> None:
+    sentence = (
+        "Il n'est installé sur aucun ordinateur de notre service » a répondu le commissaire "
+        "Patrick Léonard, patron de la Direction territoriale de police judiciaire de Toulouse."
+    )
+    people = People.of_texts([sentence, "la sécurité publique, Toulouse, la politique"])
+    assert names_another_office(sentence, question, people) is other
