@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from index.parsing import sentence_spans
 from index.terms import FUNCTION_WORDS
@@ -574,6 +574,28 @@ class Tree:
     value: tuple[float, ...]
     leaf: tuple[bool, ...]
 
+    FIELDS: ClassVar[tuple[str, ...]] = ("feature", "threshold", "left", "right", "value", "leaf")
+
+    @classmethod
+    def of(
+        cls,
+        feature: Iterable[Any],
+        threshold: Iterable[Any],
+        left: Iterable[Any],
+        right: Iterable[Any],
+        value: Iterable[Any],
+        leaf: Iterable[Any],
+    ) -> Tree:
+        """A tree from any sequences (numpy arrays, JSON lists), as plain Python numbers."""
+        return cls(
+            tuple(int(v) for v in feature),
+            tuple(float(v) for v in threshold),
+            tuple(int(v) for v in left),
+            tuple(int(v) for v in right),
+            tuple(float(v) for v in value),
+            tuple(bool(v) for v in leaf),
+        )
+
     def predict(self, x: list[float]) -> float:
         node = 0
         while not self.leaf[node]:
@@ -611,16 +633,10 @@ class TreeEnsemble:
     ) -> TreeEnsemble:
         """A fitted binary HistGradientBoostingClassifier's trees (numerical features, no
         missing values); its leaf values already hold the learning rate."""
+        fields = ("feature_idx", "num_threshold", "left", "right", "value", "is_leaf")
         trees = tuple(
-            Tree(
-                tuple(int(v) for v in nodes["feature_idx"]),
-                tuple(float(v) for v in nodes["num_threshold"]),
-                tuple(int(v) for v in nodes["left"]),
-                tuple(int(v) for v in nodes["right"]),
-                tuple(float(v) for v in nodes["value"]),
-                tuple(bool(v) for v in nodes["is_leaf"]),
-            )
-            for nodes in (predictors[0].nodes for predictors in model._predictors)
+            Tree.of(*(predictors[0].nodes[name] for name in fields))
+            for predictors in model._predictors
         )
         baseline = float(model._baseline_prediction.ravel()[0])
         return cls(features, baseline, trees, scale, offset)
@@ -634,17 +650,7 @@ class TreeEnsemble:
             "baseline": self.baseline,
             "scale": self.scale,
             "offset": self.offset,
-            "trees": [
-                {
-                    "feature": t.feature,
-                    "threshold": t.threshold,
-                    "left": t.left,
-                    "right": t.right,
-                    "value": t.value,
-                    "leaf": t.leaf,
-                }
-                for t in self.trees
-            ],
+            "trees": [{name: getattr(t, name) for name in Tree.FIELDS} for t in self.trees],
         }
 
     @classmethod
@@ -654,17 +660,7 @@ class TreeEnsemble:
         return cls(
             tuple(FEATURES.index(str(name)) for name in data["features"]),  # type: ignore[attr-defined]
             float(data["baseline"]),  # type: ignore[arg-type]
-            tuple(
-                Tree(
-                    tuple(int(v) for v in t["feature"]),
-                    tuple(float(v) for v in t["threshold"]),
-                    tuple(int(v) for v in t["left"]),
-                    tuple(int(v) for v in t["right"]),
-                    tuple(float(v) for v in t["value"]),
-                    tuple(bool(v) for v in t["leaf"]),
-                )
-                for t in trees
-            ),
+            tuple(Tree.of(*(t[name] for name in Tree.FIELDS)) for t in trees),
             float(data["scale"]),  # type: ignore[arg-type]
             float(data["offset"]),  # type: ignore[arg-type]
         )
