@@ -349,19 +349,11 @@ def names_someone_for_role(
     something ("le ministre Gérald Darmanin" is no journalist, "a réagi Aurélien Saintoul" no
     judge)."""
     speakers = _asks_who_said(question)
-    asked = role.search(fold(question))
-    asked_of = _role_complement(fold(question)[asked.end() :]) & people.words if asked else set()
+    asked_of = _office_asked(fold(question), role, people)
     for match, near, after in _role_words_around(sentence, people):
-        in_near = [*role.finditer(near)]
-        in_after = None if in_near else role.search(after)
-        if in_near or in_after:
-            # what the role is of runs on past `after`'s 40 characters, which begin the rest
-            held = (
-                near[in_near[-1].end() :]
-                if in_near
-                else fold(sentence[match.end() :])[in_after.end() :]  # type: ignore[union-attr]
-            )
-            if _other_office(asked_of, _role_complement(held)):
+        held = _office_held(sentence, role, match, near, after)
+        if held is not None:
+            if _other_office(asked_of, held):
                 continue  # "patron de la Direction territoriale de police judiciaire"
             return True
         other = any(r.search(near) or r.search(after) for r in _ROLES if r is not role)
@@ -382,23 +374,37 @@ def names_another_office(sentence: str, question: str, people: People = EVERY_PA
     la police judiciaire"): what that person did is not what the one asked did."""
     folded = fold(question)
     for role in _ROLES:
-        asked = role.search(folded)
-        if asked is None:
+        if role.search(folded) is None:
             continue
-        asked_of = _role_complement(folded[asked.end() :]) & people.words
+        asked_of = _office_asked(folded, role, people)
         for match, near, after in _role_words_around(sentence, people):
-            in_near = [*role.finditer(near)]
-            in_after = None if in_near else role.search(after)
-            if in_near:
-                held = near[in_near[-1].end() :]
-            elif in_after is not None:
-                held = fold(sentence[match.end() :])[in_after.end() :]
-            else:
-                continue
-            # four letters: the question may be Dutch or English ("politie" / "police")
-            if _other_office({w[:4] for w in asked_of}, {w[:4] for w in _role_complement(held)}):
+            held = _office_held(sentence, role, match, near, after)
+            if held is not None and _other_office(asked_of, held):
                 return True
     return False
+
+
+def _office_asked(folded_question: str, role: re.Pattern[str], people: People) -> set[str]:
+    """What the role the question asks is of ("de la sécurité publique"), in words the texts
+    use; empty when the question names no such role."""
+    asked = role.search(folded_question)
+    if asked is None:
+        return set()
+    return _role_complement(folded_question[asked.end() :]) & people.words
+
+
+def _office_held(
+    sentence: str, role: re.Pattern[str], match: re.Match[str], near: str, after: str
+) -> set[str] | None:
+    """What the role given to the person at `match` is of, or None when that person is not
+    given the role. It runs on past `after`'s 40 characters, which begin the rest."""
+    in_near = [*role.finditer(near)]
+    if in_near:
+        return _role_complement(near[in_near[-1].end() :])
+    in_after = role.search(after)
+    if in_after is None:
+        return None
+    return _role_complement(fold(sentence[match.end() :])[in_after.end() :])
 
 
 # What a role is of ("directeur départemental de la sécurité publique"): the words after the
@@ -425,8 +431,9 @@ def _role_complement(words: str) -> set[str]:
 def _other_office(asked: set[str], held: set[str]) -> bool:
     """Both roles say what they are of, in two words or more, and share none: two offices
     ("de la sécurité publique" / "de la Direction territoriale de police judiciaire"). An
-    acronym ("patron du COC") or a bare role may be the same office."""
-    return len(asked) >= 2 and len(held) >= 2 and not asked & held
+    acronym ("patron du COC") or a bare role may be the same office. Compared on four
+    letters: the question may be Dutch or English ("politie" / "police")."""
+    return len(asked) >= 2 and len(held) >= 2 and not {w[:4] for w in asked} & {w[:4] for w in held}
 
 
 # A preposition just before a name makes it an object, not the role's holder.
