@@ -22,7 +22,7 @@ from llama_index.core.response_synthesizers import BaseSynthesizer
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType, TextNode
 
 from index.reader import LoadedIndex, SentenceInfo
-from index.terms import stemmed_terms
+from index.terms import stem, stemmed_terms
 from index.text import fold
 from rag.answer_types import (
     ASKS_DURATION,
@@ -74,6 +74,7 @@ from rag.ranker import (
     people_named,
 )
 from rag.settings import RagSettings
+from rag.translation import WordTranslations
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _DATE = re.compile(
@@ -628,6 +629,28 @@ class SentenceScorer:
         total = math.fsum(self.idf.get(t, self.unknown_idf) for t in query_terms)
         return math.fsum(self.idf.get(t, 0.0) for t in query_terms & sentence_terms) / total
 
+    def rarest_match(self, query_terms: set[str], sentence_terms: set[str]) -> float:
+        """The idf of the rarest question term the sentence holds, over the idf of a term
+        no sentence holds: 1 when they share a word found in one sentence only."""
+        return (
+            max((self.idf[t] for t in query_terms & sentence_terms if t in self.idf), default=0.0)
+            / self.unknown_idf
+        )
+
+    def translated_coverage(
+        self, translations: dict[str, frozenset[str]], sentence_terms: set[str]
+    ) -> float:
+        """Coverage of the question's words where a word is also met by its translations'
+        stems (rag/translation.py); each word weighted by its own stem's idf."""
+        weights = {word: self.idf.get(stem(fold(word)), self.unknown_idf) for word in translations}
+        total = math.fsum(weights.values())
+        if not total:
+            return 0.0
+        met = math.fsum(
+            weights[word] for word, stems in translations.items() if stems & sentence_terms
+        )
+        return met / total
+
 
 def _dates(text: str) -> set[str]:
     return {fold(m.group(0)) for m in _DATE.finditer(text)}
@@ -713,6 +736,13 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             )
             if embed_model is not None and settings.hub_penalty > 0
             else {}
+        )
+        self.translations = WordTranslations.of_index(
+            index,
+            query_embedder(embed_model) if embed_model is not None else None,
+            embed_model.get_text_embedding_batch if embed_model is not None else None,
+            settings.translation_max_words,
+            cache=settings.data_dir / "translations" / f"{index.manifest.build_id}.npz",
         )
         self.weights = dict(SENTENCE_WEIGHTS)
         self.ranker = LearnedRanker.load() if settings.sentence_ranker == "learned" else None
@@ -905,6 +935,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if not candidates:
             return
         profile = QuestionProfile.of(question, language == "fr", kind)
+        query_terms = self.scorer.terms(question)
+        translations = self.translations.of_question(question)
         best = (
             max(c.cosine for c in candidates.values()),
             max(c.lexical for c in candidates.values()),
@@ -927,6 +959,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 ),
                 position=position,
                 sentences_in_document=count,
+                rarest_match=self.scorer.rarest_match(query_terms, candidate.terms),
+                translated_coverage=self.scorer.translated_coverage(translations, candidate.terms),
             )
             candidate.features = features(profile, signals, best)
             if self.ranker is not None:

@@ -112,6 +112,8 @@ FEATURES = (
     "neighbour_gain",
     "relative_position",
     "opens_document",
+    "rarest_match",
+    "translated_coverage",
 )
 
 
@@ -536,6 +538,8 @@ class Signals:
     neighbour_cosine: float
     position: int
     sentences_in_document: int
+    rarest_match: float = 0.0
+    translated_coverage: float = 0.0
 
 
 def features(
@@ -566,6 +570,8 @@ def features(
         s.neighbour_cosine - s.cosine,
         s.position / max(1, s.sentences_in_document - 1),
         float(s.position == 0),
+        s.rarest_match,
+        s.translated_coverage,
     ]
 
 
@@ -701,14 +707,15 @@ class LearnedRanker:
         data = json.loads(path.read_text(encoding="utf-8"))
         trees = data.get("trees")
         known = set(FEATURES)
-        if tuple(data.get("features", ())) != FEATURES or (
-            trees is not None and not set(trees["features"]) <= known
-        ):
+        saved = list(data.get("features", ()))
+        if not set(saved) <= known or (trees is not None and not set(trees["features"]) <= known):
             raise ValueError(
                 f"{path} was trained on other features; retrain: python scripts/train_ranker.py"
             )
+        # A linear part saved before a feature was added gives that feature no weight.
+        weights = dict(zip(saved, data["weights"], strict=True))
         return cls(
-            tuple(float(w) for w in data["weights"]),
+            tuple(float(weights.get(name, 0.0)) for name in FEATURES),
             float(data["intercept"]),
             TreeEnsemble.from_json(trees) if trees is not None else None,
             float(data.get("tree_share", 0.0)),

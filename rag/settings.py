@@ -130,6 +130,12 @@ class RagSettings(BaseSettings):
         description="Above this many sentences, hubness is not measured (it embeds every "
         "sentence again at start-up).",
     )
+    translation_max_words: int = Field(
+        20000,
+        ge=0,
+        description="Above this many distinct words in the corpus, questions' words are not "
+        "translated into the corpus's (it embeds every word once, at the first start-up).",
+    )
     sentence_ranker: Literal["learned", "weighted"] = Field(
         "learned",
         description="How answer sentences are ranked: the logistic model in rag/ranker.json "

@@ -55,9 +55,20 @@ def test_exported_trees_score_as_scikit_learn_does(tmp_path) -> None:
 
 def test_a_ranker_trained_on_other_features_is_refused(tmp_path) -> None:
     path = tmp_path / "ranker.json"
-    path.write_text('{"features": ["cosine"], "weights": [1.0], "intercept": 0.0}')
+    path.write_text('{"features": ["sentence_length"], "weights": [1.0], "intercept": 0.0}')
     with pytest.raises(ValueError, match="train_ranker"):
         LearnedRanker.load(path)
+
+
+def test_a_linear_part_saved_before_a_feature_was_added_gives_it_no_weight(tmp_path) -> None:
+    path = tmp_path / "ranker.json"
+    path.write_text(
+        '{"features": ["lexical_fr", "cosine"], "weights": [2.0, 1.0], "intercept": 0.5}'
+    )
+    ranker = LearnedRanker.load(path)
+    assert ranker is not None and len(ranker.weights) == len(FEATURES)
+    vector = [1.0] * len(FEATURES)
+    assert ranker.linear(vector) == pytest.approx(0.5 + 2.0 + 1.0)
 
 
 @pytest.mark.parametrize(
