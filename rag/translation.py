@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,7 +86,7 @@ class WordTranslations:
                 with np.load(cache, allow_pickle=False) as saved:
                     if list(saved["words"]) == words:
                         return cls(words, saved["vectors"], saved["hubness"], embed_queries)
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
                 pass  # unreadable: measured again, and saved over
         vectors = np.asarray(embed_passages(words), dtype=np.float32)
         closest = np.empty(len(words), dtype=np.float32)
@@ -97,8 +98,9 @@ class WordTranslations:
             closest[start : start + block] = top.mean(axis=1)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(partial, words=np.array(words), vectors=vectors, hubness=closest)
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")  # not *.npz: not stale
+            with partial.open("wb") as file:
+                np.savez(file, words=np.array(words), vectors=vectors, hubness=closest)
             partial.replace(cache)  # whole or absent, whoever reads it
             for stale in cache.parent.glob("*.npz"):
                 if stale != cache:

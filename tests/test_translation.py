@@ -82,3 +82,20 @@ def test_a_vocabulary_over_the_limit_leaves_each_word_to_itself(service: AnswerS
         index, query_embedder(model), model.get_text_embedding_batch, max_words=10
     )
     assert none.of_question("a week") == {"week": frozenset({"week"})}
+
+
+def test_an_unreadable_saved_vocabulary_is_embedded_again(service: AnswerService, tmp_path) -> None:
+    index, model = service.index, service.embed_model
+    cache = tmp_path / "translations" / "build.npz"
+    cache.parent.mkdir()
+    cache.write_bytes(b"not a numpy archive")
+    stale = cache.with_name("earlier-build.npz")
+    stale.write_bytes(b"")
+    translations = WordTranslations.of_index(
+        index, query_embedder(model), model.get_text_embedding_batch, 20000, cache=cache
+    )
+    assert len(translations.stems) > 500
+    with np.load(cache) as saved:
+        assert len(saved["words"]) == len(translations.stems)
+    assert not stale.exists()  # an earlier build's vocabulary is removed
+    assert sorted(p.name for p in cache.parent.iterdir()) == ["build.npz"]
