@@ -111,7 +111,11 @@ class WordTranslations:
         """Each content word of the question, and the stems that stand for it: its own and
         its closest corpus words'."""
         words = content_words(question)
-        found = {word: self._known[word] for word in words if word in self._known}
+        found = {}
+        for word in words:
+            known = self._known.get(word)  # one lookup: another thread may clear it meanwhile
+            if known is not None:
+                found[word] = known
         missing = [word for word in words if word not in found]
         if missing:
             found.update(self._closest_stems(missing))
