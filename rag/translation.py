@@ -111,7 +111,7 @@ class WordTranslations:
         """Each content word of the question, and the stems that stand for it: its own and
         its closest corpus words'."""
         words = content_words(question)
-        found = {}
+        found: dict[str, frozenset[str]] = {}
         for word in words:
             known = self._known.get(word)  # one lookup: another thread may clear it meanwhile
             if known is not None:
