@@ -205,15 +205,12 @@ class Indexer:
         tick: Callable[[float], None],
     ) -> list[Any]:
         """Vectors for `texts`: from the cache, else embedded (and cached at once)."""
-        known = cache.get_many(texts)
-        missing = list(dict.fromkeys(t for t in texts if cache.digest(t) not in known))
-        report.embedded += len(missing)
-        report.from_cache += len(texts) - sum(1 for t in texts if cache.digest(t) not in known)
-        step = self.embed_model.embed_batch_size
-        for i in range(0, len(missing), step):
-            part = missing[i : i + step]
-            vectors = self.embed_model.get_text_embedding_batch(part)
-            cache.put_many(list(zip(part, vectors, strict=True)))
-            known.update({cache.digest(t): v for t, v in zip(part, vectors, strict=True)})
-            tick(0.95 * min(i + step, len(missing)) / len(missing))  # storing is the rest
-        return [known[cache.digest(t)] for t in texts]
+        vectors, embedded = cache.embedded(
+            texts,
+            self.embed_model.get_text_embedding_batch,
+            self.embed_model.embed_batch_size,
+            lambda done: tick(0.95 * done),  # storing is the rest
+        )
+        report.embedded += embedded
+        report.from_cache += len(texts) - embedded
+        return vectors

@@ -145,5 +145,49 @@ class EmbeddingCache:
         )
         self._db.commit()
 
+    def embedded(
+        self,
+        texts: Sequence[str],
+        embed_batch: Callable[[list[str]], list[list[float]]],
+        batch_size: int,
+        tick: Callable[[float], None] = lambda done: None,
+    ) -> tuple[list[list[float]], int]:
+        """Vectors for `texts`, from the cache or else embedded (and cached a batch at a
+        time, so an interrupted run keeps what it did); and how many texts were embedded.
+        `tick` gets the share of the missing texts done."""
+        known = self.get_many(texts)
+        missing = list(dict.fromkeys(t for t in texts if self.digest(t) not in known))
+        for i in range(0, len(missing), batch_size):
+            part = missing[i : i + batch_size]
+            vectors = embed_batch(part)
+            self.put_many(list(zip(part, vectors, strict=True)))
+            known.update({self.digest(t): v for t, v in zip(part, vectors, strict=True)})
+            tick(min(i + batch_size, len(missing)) / len(missing))
+        return [known[self.digest(t)] for t in texts], len(missing)
+
     def close(self) -> None:
         self._db.close()
+
+
+def cached_passages(
+    embed_model: BaseEmbedding, cache_path: Path, model_id: str
+) -> Callable[[list[str]], list[list[float]]]:
+    """The model's passage embedding through the embedding cache, so that texts embedded
+    once (by any process sharing the data dir) are not embedded again; straight to the model
+    when the cache cannot be opened or written (a read-only data dir)."""
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        try:
+            cache = EmbeddingCache(cache_path, model_id)
+        except (OSError, sqlite3.Error):
+            return embed_model.get_text_embedding_batch(texts)
+        try:
+            return cache.embedded(
+                texts, embed_model.get_text_embedding_batch, embed_model.embed_batch_size
+            )[0]
+        except sqlite3.Error:
+            return embed_model.get_text_embedding_batch(texts)
+        finally:
+            cache.close()
+
+    return embed

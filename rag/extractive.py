@@ -21,7 +21,9 @@ from llama_index.core.llms import MockLLM
 from llama_index.core.response_synthesizers import BaseSynthesizer
 from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType, TextNode
 
+from index.embeddings import cached_passages
 from index.reader import LoadedIndex, SentenceInfo
+from index.store import IndexLayout
 from index.terms import stem, stemmed_terms
 from index.text import fold
 from rag.answer_types import (
@@ -740,7 +742,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         self.translations = WordTranslations.of_index(
             index,
             query_embedder(embed_model) if embed_model is not None else None,
-            embed_model.get_text_embedding_batch if embed_model is not None else None,
+            cached_passages(
+                embed_model, IndexLayout(settings.data_dir).cache_path, index.manifest.model_id
+            )
+            if embed_model is not None
+            else None,
             settings.translation_max_words,
             cache=settings.data_dir / "translations" / f"{index.manifest.build_id}.npz",
         )

@@ -1,8 +1,11 @@
 """Word translations from the embedding model: a question's words met in French sentences."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from index.embeddings import cached_passages
 from index.terms import stem
 from index.text import fold
 from rag.hubness import query_embedder
@@ -99,3 +102,29 @@ def test_an_unreadable_saved_vocabulary_is_embedded_again(service: AnswerService
         assert len(saved["words"]) == len(translations.stems)
     assert not stale.exists()  # an earlier build's vocabulary is removed
     assert sorted(p.name for p in cache.parent.iterdir()) == ["build.npz"]
+
+
+def test_the_vocabulary_goes_through_the_embedding_cache(service: AnswerService, tmp_path) -> None:
+    """A new build (or another data dir sharing the cache) embeds no word embedded before."""
+    index, model = service.index, service.embed_model
+    cache_path, model_id = tmp_path / "embeddings.sqlite", index.manifest.model_id
+    first = WordTranslations.of_index(
+        index, query_embedder(model), cached_passages(model, cache_path, model_id), 20000
+    )
+
+    def not_again(texts: list[str]) -> list[list[float]]:
+        raise AssertionError("the embedding cache should have had every word")
+
+    offline = SimpleNamespace(get_text_embedding_batch=not_again, embed_batch_size=16)
+    again = WordTranslations.of_index(
+        index, query_embedder(model), cached_passages(offline, cache_path, model_id), 20000
+    )
+    assert np.array_equal(again.vectors, first.vectors)
+
+
+def test_a_read_only_embedding_cache_is_passed_by(service: AnswerService, tmp_path) -> None:
+    model = service.embed_model
+    unwritable = tmp_path / "file-not-dir"
+    unwritable.write_text("")
+    embed = cached_passages(model, unwritable / "embeddings.sqlite", "m")
+    assert np.allclose(embed(["semaine"])[0], model.get_text_embedding_batch(["semaine"])[0])
