@@ -63,6 +63,19 @@ class Manifest:
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
+def save_for_build(path: Path, data: bytes) -> None:
+    """Writes what was derived from one index build (hubness, the vocabulary's vectors) at
+    `path`, whole or not at all for whoever reads it, and removes the files of the same kind
+    that earlier builds left in that folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # not matched as stale below
+    partial.write_bytes(data)
+    partial.replace(path)
+    for stale in path.parent.glob(f"*{path.suffix}"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+
+
 class IndexLayout:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir

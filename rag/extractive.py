@@ -902,7 +902,14 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             )
             candidate.weighted_score = candidate.score
         self._learned_scores(
-            bundle.query_str, language, kind, candidates, neighbours, vectors, query_vector
+            bundle.query_str,
+            query_terms,
+            language,
+            kind,
+            candidates,
+            neighbours,
+            vectors,
+            query_vector,
         )
         return sorted(candidates.values(), key=lambda c: (-c.score, c.info.node_id))
 
@@ -929,6 +936,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
     def _learned_scores(
         self,
         question: str,
+        query_terms: set[str],
         language: Language,
         kind: str | None,
         candidates: dict[str, Candidate],
@@ -941,7 +949,6 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         if not candidates:
             return
         profile = QuestionProfile.of(question, language == "fr", kind)
-        query_terms = self.scorer.terms(question)
         translations = self.translations.of_question(question)
         best = (
             max(c.cosine for c in candidates.values()),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index.reader import LoadedIndex
+from index.store import save_for_build
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +52,7 @@ def sentence_hubness(
             return {node_id: float(value) for node_id, value in saved.items()}
     measured = _measure(index, embed_queries, ids, neighbours, block)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(measured), encoding="utf-8")
-        partial.replace(cache)  # whole or absent, whoever reads it
-        for stale in cache.parent.glob("*.json"):
-            if stale != cache:
-                stale.unlink(missing_ok=True)  # earlier builds'
+        save_for_build(cache, json.dumps(measured).encode("utf-8"))
     return measured
 
 

@@ -538,8 +538,8 @@ class Signals:
     neighbour_cosine: float
     position: int
     sentences_in_document: int
-    rarest_match: float = 0.0
-    translated_coverage: float = 0.0
+    rarest_match: float
+    translated_coverage: float
 
 
 def features(

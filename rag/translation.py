@@ -11,8 +11,8 @@ question word counts as covered by a sentence holding one of their stems.
 
 from __future__ import annotations
 
+import io
 import logging
-import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index.reader import LoadedIndex
+from index.store import save_for_build
 from index.terms import STOPWORDS, stem
 from index.text import fold
 
@@ -97,14 +98,9 @@ class WordTranslations:
             top = -np.partition(-similarity, neighbours - 1, axis=1)[:, :neighbours]
             closest[start : start + block] = top.mean(axis=1)
         if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")  # not *.npz: not stale
-            with partial.open("wb") as file:
-                np.savez(file, words=np.array(words), vectors=vectors, hubness=closest)
-            partial.replace(cache)  # whole or absent, whoever reads it
-            for stale in cache.parent.glob("*.npz"):
-                if stale != cache:
-                    stale.unlink(missing_ok=True)  # earlier builds'
+            archive = io.BytesIO()
+            np.savez(archive, words=np.array(words), vectors=vectors, hubness=closest)
+            save_for_build(cache, archive.getvalue())
         return cls(words, vectors, closest, embed_queries)
 
     def of_question(self, question: str) -> dict[str, frozenset[str]]:
