@@ -1436,6 +1436,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             ranked = _within_asked_years(question, kind, ranked, margin)
             ranked = _of_the_person_asked(question, kind, ranked, margin, self.people)
             return _in_asked_role(question, ranked, margin, self.people)
+        if kind in ("date", "reason") and self.ranker is not None:
+            # The learned ranker weighs a date or a stated cause against everything else;
+            # putting a runner-up that gives one first lost more dates and reasons than it
+            # won (docs/answer-rules.md).
+            return ranked
         # A person asked by name or role: a runner-up naming someone from another document
         # than the best passage's is likely someone else (the head of the COC for "the name
         # of the DJSOC officer"), and the name gate then abstains.
