@@ -301,7 +301,7 @@ SENTENCE_WEIGHTS = {
     "question_penalty": 0.1,
     "answer_type": 0.1,
     "restates": 0.2,
-    "second_margin": 0.08,
+    "second_margin": 0.12,
     "near_tie": 0.01,
     "near_tie_stretch": 1.5,
     "answer_type_margin": 0.1,
