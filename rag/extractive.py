@@ -302,7 +302,7 @@ SENTENCE_WEIGHTS = {
     "answer_type": 0.1,
     "restates": 0.2,
     "second_margin": 0.12,
-    "near_tie": 0.01,
+    "near_tie": 0.05,
     "near_tie_stretch": 1.5,
     "answer_type_margin": 0.1,
     "part_same_document": 0.1,
