@@ -702,12 +702,13 @@ def test_population_is_asked_only_as_a_question() -> None:
     assert asked_unit("Waarop berust het vertrouwen tussen politie en bevolking?") is None
 
 
-@pytest.mark.parametrize(("runner_up_score", "quoted"), [(0.995, 2), (0.95, 1)])
+@pytest.mark.parametrize(("runner_up_score", "quoted"), [(0.96, 2), (0.92, 1)])
 def test_a_near_tie_is_quoted_past_the_budget(
     service: AnswerService, runner_up_score: float, quoted: int
 ) -> None:
     # Two sentences of 285 and 227 characters cannot both fit in 350, unless the ranker all
-    # but ties them (within 0.01): then the budget stretches by half.
+    # but ties them (within 0.05; 0.08 apart is within the second sentence's margin, not a
+    # tie): then the budget stretches by half.
     synthesizer = service.synthesizer
     sentences = synthesizer.index.sentences_by_doc["003_865f7c62c8473996"]
     ranked = [
