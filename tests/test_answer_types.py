@@ -970,3 +970,25 @@ def test_a_period_count_answers_the_period_not_one_of_its_years(
     )
     assert not answer.abstained
     assert any("20 utilisations" in c.text or "20 fois" in c.text for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "runner_up_first"),
+    [
+        ("Combien de fois Briefcam a-t-il été utilisé ?", True),  # counts: still promoted
+        ("Quand Briefcam a-t-il été utilisé ?", False),  # dates: the learned ranker decides
+        ("Pourquoi Briefcam a-t-il été utilisé ?", False),  # reasons: likewise
+    ],
+)
+def test_a_runner_up_of_the_asked_kind_goes_first_only_for_counts_and_names(
+    service: AnswerService, question: str, runner_up_first: bool
+) -> None:
+    synthesizer = service.synthesizer
+    assert synthesizer.ranker is not None
+    sentences = synthesizer.index.sentences_by_doc["003_865f7c62c8473996"]
+    best, runner_up = (
+        Candidate(info, synthesizer.index.sentence_text(info), score=score, answer_type=kind)
+        for info, score, kind in ((sentences[19], 1.0, 0.0), (sentences[25], 0.95, 1.0))
+    )
+    ordered = synthesizer._answer_type_first(question, [best, runner_up])
+    assert ordered[0] is (runner_up if runner_up_first else best)
