@@ -61,6 +61,7 @@ from rag.ranker import (
     LearnedRanker,
     People,
     QuestionProfile,
+    RunnerUpModel,
     Signals,
     asked_role,
     asks_named_person,
@@ -752,6 +753,11 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         )
         self.weights = dict(SENTENCE_WEIGHTS)
         self.ranker = LearnedRanker.load() if settings.sentence_ranker == "learned" else None
+        self.runner_up = (
+            RunnerUpModel.load()
+            if self.ranker is not None and settings.runner_up == "learned"
+            else None
+        )
         self._folded_documents = {d: fold(doc.text) for d, doc in index.documents.items()}
         self._vocabulary = frozenset(
             word for text in self._folded_documents.values() for word in _TOKEN.findall(text)
@@ -1077,27 +1083,8 @@ class ExtractiveSynthesizer(PassageSynthesizer):
             neighbour = self._neighbour_with_answer(question, language, ranked[0], ranked)
             if neighbour is not None:
                 chosen.append(neighbour)
-        budget = self.settings.max_answer_chars
-        w = self.weights
-        margin = w["second_margin"]
-        for candidate in ranked[1:]:
-            if conflict or len(chosen) >= self.settings.max_answer_sentences:
-                break
-            if candidate.score < ranked[0].score - margin:
-                break
-            if candidate in chosen or candidate.info.doc_id != ranked[0].info.doc_id:
-                continue  # another document's runner-up is seldom about the same thing
-            if ranked[0].answer_type >= 1 and candidate.answer_type == 0:
-                continue  # the best gives what is asked; this one gives nothing of the kind
-            # A runner-up all but tied with the best may stretch the budget by half: the
-            # ranker cannot tell which of the two answers.
-            near_tie = len(chosen) == 1 and candidate.score >= ranked[0].score - w["near_tie"]
-            length = sum(len(c.text) for c in chosen) + len(candidate.text)
-            if length > (budget * w["near_tie_stretch"] if near_tie else budget):
-                continue
-            if any(_overlap(candidate.terms, c.terms) > 0.5 for c in chosen):
-                continue
-            chosen.append(candidate)
+        if not conflict:
+            chosen += self._close_runners_up(asked, language, ranked, chosen)
         # Each part of a two-part question is answered, beside a disagreement too.
         parts = question_parts(asked, language)
         counts_asked = sum(expected_answer(part) == "count" for part in parts)
@@ -1119,6 +1106,73 @@ class ExtractiveSynthesizer(PassageSynthesizer):
         )
         response.metadata = {**(response.metadata or {}), "related": self._related(ranked, chosen)}
         return response
+
+    def _close_runners_up(
+        self, asked: str, language: Language, ranked: list[Candidate], chosen: list[Candidate]
+    ) -> list[Candidate]:
+        """Runners-up close to the best sentence, from its document, added while the answer
+        has room: the ranker's scores seldom tell which of two close sentences answers."""
+        if self.runner_up is not None:
+            return self._learned_runner_up(asked, language, ranked, chosen)
+        budget = self.settings.max_answer_chars
+        w = self.weights
+        added: list[Candidate] = []
+        for candidate in ranked[1:]:
+            if len(chosen) + len(added) >= self.settings.max_answer_sentences:
+                break
+            if candidate.score < ranked[0].score - w["second_margin"]:
+                break
+            if candidate in chosen or candidate.info.doc_id != ranked[0].info.doc_id:
+                continue  # another document's runner-up is seldom about the same thing
+            if ranked[0].answer_type >= 1 and candidate.answer_type == 0:
+                continue  # the best gives what is asked; this one gives nothing of the kind
+            # A runner-up all but tied with the best may stretch the budget by half: the
+            # ranker cannot tell which of the two answers.
+            near_tie = (
+                len(chosen) + len(added) == 1 and candidate.score >= ranked[0].score - w["near_tie"]
+            )
+            length = sum(len(c.text) for c in chosen + added) + len(candidate.text)
+            if length > (budget * w["near_tie_stretch"] if near_tie else budget):
+                continue
+            if any(_overlap(candidate.terms, c.terms) > 0.5 for c in chosen + added):
+                continue
+            added.append(candidate)
+        return added
+
+    def _learned_runner_up(
+        self, asked: str, language: Language, ranked: list[Candidate], chosen: list[Candidate]
+    ) -> list[Candidate]:
+        """The runner-up the model finds likeliest to hold a key fact the best sentence
+        lacks, if likely enough and within the answer's room (rag/runner_up.json)."""
+        model = self.runner_up
+        assert model is not None
+        if len(chosen) >= self.settings.max_answer_sentences:
+            return []
+        room = min(model.max_chars, 2 * self.settings.max_answer_chars) - sum(
+            len(c.text) for c in chosen
+        )
+        shape = question_shape(asked, language)
+        likeliest: tuple[float, Candidate] | None = None
+        for rank, candidate in enumerate(ranked[1 : 1 + model.candidates], start=1):
+            if not self.may_run_up(ranked[0], candidate, chosen) or len(candidate.text) > room:
+                continue
+            vector = runner_up_features(
+                ranked[0], candidate, rank, self._sentences_apart(ranked[0], candidate), shape
+            )
+            probability = model.probability(vector)
+            if probability >= model.threshold and (likeliest is None or probability > likeliest[0]):
+                likeliest = (probability, candidate)
+        return [] if likeliest is None else [likeliest[1]]
+
+    @staticmethod
+    def may_run_up(best: Candidate, candidate: Candidate, chosen: list[Candidate]) -> bool:
+        """A runner-up the model may add: not quoted yet, and from the best sentence's
+        document (out of fold, allowing other documents' gained fewer answers than it cost
+        in citation precision)."""
+        return candidate not in chosen and candidate.info.doc_id == best.info.doc_id
+
+    def _sentences_apart(self, best: Candidate, candidate: Candidate) -> int:
+        return abs(self.position(best.info) - self.position(candidate.info))
 
     def _related(self, ranked: list[Candidate], chosen: list[Candidate]) -> list[NodeWithScore]:
         """The next-ranked sentences that the answer does not quote: its "see also"."""
@@ -1709,6 +1763,39 @@ def _of_the_person_asked(
     return _close_runner_up_first(
         ranked, margin, lambda text: bool(asked & set(people.named_in(text)))
     )
+
+
+def question_shape(asked: str, language: Language) -> tuple[float, ...]:
+    """What the runner-up model reads of the question (RUNNER_UP_FEATURES): its parts,
+    words and commas, whether it asks why, whether it is French."""
+    return (
+        float(len(question_parts(asked, language))),
+        float(len(asked.split())),
+        float(asked.count(",")),
+        float(expected_answer(asked) == "reason"),
+        float(language == "fr"),
+    )
+
+
+def runner_up_features(
+    best: Candidate, candidate: Candidate, rank: int, apart: int, shape: tuple[float, ...]
+) -> list[float]:
+    """The runner-up model's features (RUNNER_UP_FEATURES) of `candidate` beside `best`."""
+    return [
+        candidate.score,
+        best.score,
+        best.score - candidate.score,
+        float(rank),
+        float(apart),
+        candidate.answer_type,
+        best.answer_type,
+        _overlap(candidate.terms, best.terms),
+        float(len(candidate.text)),
+        float(len(best.text)),
+        *shape,
+        *candidate.features,
+        *(c - b for c, b in zip(candidate.features, best.features, strict=True)),
+    ]
 
 
 def _attributed_first(question: str, ranked: list[Candidate], margin: float) -> list[Candidate]:

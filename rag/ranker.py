@@ -9,6 +9,7 @@ one of its supporting documents). Without that file the hand-set `SENTENCE_WEIGH
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from index.terms import FUNCTION_WORDS
 from index.text import fold
 
 RANKER_PATH = Path(__file__).with_name("ranker.json")
+RUNNER_UP_PATH = Path(__file__).with_name("runner_up.json")
 
 # "Comment s'appelle…", "what is the name of…", "hoe heet…": a person's name unless what is
 # named is a thing ("comment s'appelle le logiciel", "what is the name of the software").
@@ -657,9 +659,9 @@ class TreeEnsemble:
     def rescaled(self, scale: float, offset: float) -> TreeEnsemble:
         return TreeEnsemble(self.features, self.baseline, self.trees, scale, offset)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self, names: tuple[str, ...] = FEATURES) -> dict[str, object]:
         return {
-            "features": [FEATURES[i] for i in self.features],
+            "features": [names[i] for i in self.features],
             "baseline": self.baseline,
             "scale": self.scale,
             "offset": self.offset,
@@ -667,11 +669,13 @@ class TreeEnsemble:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> TreeEnsemble:
+    def from_json(
+        cls, data: Mapping[str, object], names: tuple[str, ...] = FEATURES
+    ) -> TreeEnsemble:
         trees = data["trees"]
         assert isinstance(trees, list)
         return cls(
-            tuple(FEATURES.index(str(name)) for name in data["features"]),  # type: ignore[attr-defined]
+            tuple(names.index(str(name)) for name in data["features"]),  # type: ignore[attr-defined]
             float(data["baseline"]),  # type: ignore[arg-type]
             tuple(Tree.of(*(t[name] for name in Tree.FIELDS)) for t in trees),
             float(data["scale"]),  # type: ignore[arg-type]
@@ -719,4 +723,69 @@ class LearnedRanker:
             float(data["intercept"]),
             TreeEnsemble.from_json(trees) if trees is not None else None,
             float(data.get("tree_share", 0.0)),
+        )
+
+
+# What the runner-up model reads of a candidate sentence beside the best one: the two scores,
+# where the candidate stands, what it gives, its length, the question's shape, and the
+# ranker's own features of the candidate and their difference from the best sentence's.
+RUNNER_UP_FEATURES = (
+    "score",
+    "best_score",
+    "score_gap",
+    "rank",
+    "sentences_apart",
+    "answer_type",
+    "best_answer_type",
+    "overlap_with_best",
+    "characters",
+    "best_characters",
+    "question_parts",
+    "question_words",
+    "question_commas",
+    "reason_asked",
+    "french",
+    *FEATURES,
+    *(f"{name}_vs_best" for name in FEATURES),
+)
+
+
+@dataclass(frozen=True)
+class RunnerUpModel:
+    """Whether a runner-up sentence holds a key fact that the best sentence lacks: gradient-
+    boosted trees trained by scripts/train_runner_up.py on the dev split. The answer quotes the
+    likeliest runner-up when its probability reaches `threshold` and the answer stays within
+    `max_chars`."""
+
+    trees: TreeEnsemble
+    threshold: float
+    max_chars: int
+    candidates: int  # how far down the ranking runners-up are read
+
+    def probability(self, vector: list[float]) -> float:
+        return 1.0 / (1.0 + math.exp(-self.trees.log_odds(vector)))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "max_chars": self.max_chars,
+            "candidates": self.candidates,
+            "trees": self.trees.to_json(RUNNER_UP_FEATURES),
+        }
+
+    @classmethod
+    def load(cls, path: Path = RUNNER_UP_PATH) -> RunnerUpModel | None:
+        """The saved model, or None when there is none."""
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not set(data["trees"]["features"]) <= set(RUNNER_UP_FEATURES):
+            raise ValueError(
+                f"{path} was trained on other features; retrain: python scripts/train_runner_up.py"
+            )
+        return cls(
+            TreeEnsemble.from_json(data["trees"], RUNNER_UP_FEATURES),
+            float(data["threshold"]),
+            int(data["max_chars"]),
+            int(data["candidates"]),
         )

@@ -141,6 +141,12 @@ class RagSettings(BaseSettings):
         description="How answer sentences are ranked: the logistic model in rag/ranker.json "
         "(trained on the dev split by scripts/train_ranker.py) or the hand-set weights.",
     )
+    runner_up: Literal["learned", "rule"] = Field(
+        "learned",
+        description="Whether a runner-up sentence joins the best one by the model in "
+        "rag/runner_up.json (trained on the dev split by scripts/train_runner_up.py; with the "
+        "learned ranker only) or by the score margins in SENTENCE_WEIGHTS.",
+    )
     max_answer_sentences: int = Field(2, ge=1, le=5, description="Sentences quoted at most.")
     max_answer_chars: int = Field(
         350, ge=100, le=4000, description="Budget for the quoted sentences."

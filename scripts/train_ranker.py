@@ -297,7 +297,7 @@ def fit_linear(questions: list[Question]) -> tuple[LearnedRanker, dict[str, obje
     }
 
 
-def _readable_json(report: dict[str, object]) -> str:
+def readable_json(report: dict[str, object]) -> str:
     """Indented, but each tree's arrays on one line: a diff shows which trees changed."""
     trees = report["trees"]
     assert isinstance(trees, dict)
@@ -350,7 +350,7 @@ def main() -> None:
             "trees": trees.to_json(),
         }
     )
-    args.out.write_text(_readable_json(report) + "\n", encoding="utf-8")
+    args.out.write_text(readable_json(report) + "\n", encoding="utf-8")
     print(
         json.dumps({k: v for k, v in report.items() if k not in ("features", "weights", "trees")})
     )

@@ -556,7 +556,8 @@ def test_a_body_asked_is_answered_by_its_initials(service: AnswerService) -> Non
     # "AI" ends a name, it is no body's initials
     assert gives_answer_type("name", "Clearview AI a répondu au Soir.", question) == 0.5
     answer = service.ask(question)
-    assert "COC" in answer.citations[0].text
+    # The runner-up model may quote the sentence before it too (document order).
+    assert any("COC" in c.text for c in answer.citations)
 
 
 def test_the_second_part_is_looked_for_first_in_the_passage_quoted(
@@ -704,12 +705,16 @@ def test_population_is_asked_only_as_a_question() -> None:
 
 @pytest.mark.parametrize(("runner_up_score", "quoted"), [(0.96, 2), (0.92, 1)])
 def test_a_near_tie_is_quoted_past_the_budget(
-    service: AnswerService, runner_up_score: float, quoted: int
+    service: AnswerService,
+    monkeypatch: pytest.MonkeyPatch,
+    runner_up_score: float,
+    quoted: int,
 ) -> None:
     # Two sentences of 285 and 227 characters cannot both fit in 350, unless the ranker all
     # but ties them (within 0.05; 0.08 apart is within the second sentence's margin, not a
-    # tie): then the budget stretches by half.
+    # tie): then the budget stretches by half. That is the margin rule (RAG_RUNNER_UP=rule).
     synthesizer = service.synthesizer
+    monkeypatch.setattr(synthesizer, "runner_up", None)
     sentences = synthesizer.index.sentences_by_doc["003_865f7c62c8473996"]
     ranked = [
         Candidate(info, synthesizer.index.sentence_text(info), cosine=0.95, score=score)
