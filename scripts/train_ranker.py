@@ -49,7 +49,7 @@ import numpy as np
 from llama_index.core.schema import QueryBundle
 
 from eval.gold import load_gold
-from eval.runner import metrics, run
+from eval.runner import Scored, metrics, run
 from index.text import fold
 from rag.language import detect_language
 from rag.ranker import FEATURES, RANKER_PATH, LearnedRanker, TreeEnsemble
@@ -241,21 +241,20 @@ def out_of_fold(questions: list[Question], linear: LearnedRanker) -> None:
             linear.weights, linear.intercept, fit_trees(train), TREE_SHARE
         )
         results += run([g for g in dev if fold(g.variant_of or g.id) == k], service.ask)
+    print(json.dumps({"out_of_fold_dev": out_of_fold_figures(results)}))
+
+
+def out_of_fold_figures(results: list[Scored]) -> dict[str, object]:
+    """The dev figures an out-of-fold run prints."""
     m = metrics(results)
-    print(
-        json.dumps(
-            {
-                "out_of_fold_dev": {
-                    "questions": len(results),
-                    "answer_accuracy": round(m.answer_accuracy, 3),
-                    "abstention_accuracy": m.abstention_accuracy
-                    and round(m.abstention_accuracy, 3),
-                    "false_abstentions": round(m.false_abstentions, 3),
-                    "citation_precision": m.citation_precision and round(m.citation_precision, 3),
-                }
-            }
-        )
-    )
+    return {
+        "questions": len(results),
+        "answer_accuracy": round(m.answer_accuracy, 3),
+        "abstention_accuracy": m.abstention_accuracy and round(m.abstention_accuracy, 3),
+        "false_abstentions": round(m.false_abstentions, 3),
+        "citation_precision": m.citation_precision and round(m.citation_precision, 3),
+        "median_answer_chars": m.median_answer_chars,
+    }
 
 
 def by_document(questions: list[Question]) -> None:

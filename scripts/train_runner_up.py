@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from train_ranker import blind_set, readable_json
+from train_ranker import blind_set, out_of_fold_figures, readable_json
 
 from eval.gold import GoldQuestion, load_gold
-from eval.runner import metrics, run
+from eval.runner import run
 from index.text import fold
 from rag.extractive import Candidate, ExtractiveSynthesizer, question_shape, runner_up_features
 from rag.language import Language
@@ -239,19 +239,7 @@ def answered_out_of_fold(composed: list[Composed], threshold: float, max_chars: 
         trees = fit(*matrix([item for item in composed if fold_of(item.gold) != k]))
         synthesizer.runner_up = RunnerUpModel(trees, threshold, max_chars, CANDIDATES)
         results += run([g for g in dev if fold_of(g) == k], service.ask, sources=texts)
-    m = metrics(results)
-    print(
-        json.dumps(
-            {
-                "out_of_fold_dev": {
-                    "questions": len(results),
-                    "answer_accuracy": round(m.answer_accuracy, 3),
-                    "median_answer_chars": m.median_answer_chars,
-                    "citation_precision": m.citation_precision and round(m.citation_precision, 3),
-                }
-            }
-        )
-    )
+    print(json.dumps({"out_of_fold_dev": out_of_fold_figures(results)}))
 
 
 def main() -> None:
