@@ -1122,7 +1122,7 @@ class ExtractiveSynthesizer(PassageSynthesizer):
                 break
             if candidate.score < ranked[0].score - w["second_margin"]:
                 break
-            if candidate in chosen or candidate.info.doc_id != ranked[0].info.doc_id:
+            if not self.may_run_up(ranked[0], candidate, chosen + added):
                 continue  # another document's runner-up is seldom about the same thing
             if ranked[0].answer_type >= 1 and candidate.answer_type == 0:
                 continue  # the best gives what is asked; this one gives nothing of the kind
@@ -1166,9 +1166,9 @@ class ExtractiveSynthesizer(PassageSynthesizer):
 
     @staticmethod
     def may_run_up(best: Candidate, candidate: Candidate, chosen: list[Candidate]) -> bool:
-        """A runner-up the model may add: not quoted yet, and from the best sentence's
-        document (out of fold, allowing other documents' gained fewer answers than it cost
-        in citation precision)."""
+        """A runner-up that may join the best sentence: not quoted yet, and from the best
+        sentence's document (for the model too: out of fold, allowing other documents' gained
+        fewer answers than it cost in citation precision)."""
         return candidate not in chosen and candidate.info.doc_id == best.info.doc_id
 
     def _sentences_apart(self, best: Candidate, candidate: Candidate) -> int:

